@@ -1,0 +1,59 @@
+# Gatehouse — the two commands a newcomer runs are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+WASM := $(TARGET_DIR)/wasm32-wasip1/release/gatehouse_filter.wasm
+export GATEHOUSE_WASM := $(WASM)
+export ENVOY_BIN ?= $(CURDIR)/.venv/bin/envoy
+
+.PHONY: help setup wasm build lint test test-core test-controller test-host demo bench crds clean
+
+help:
+	@echo "make demo   - set up, build and run backend + Envoy + filter + controller on loopback"
+	@echo "make test   - set up and run fmt, clippy (host and wasm32) and every test tier"
+	@echo "make bench  - benchmarks; results appended to docs/performance.md"
+
+setup:
+	@bash scripts/setup.sh
+
+wasm: setup
+	$(CARGO) build --release --target wasm32-wasip1 -p gatehouse-filter
+	@echo "built $(WASM) ($$(stat -c %s $(WASM)) bytes)"
+
+build: wasm
+	$(CARGO) build -p gatehouse-controller -p wasm-host-tests --bins
+
+lint: setup
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p gatehouse-filter -p noop-filter --target wasm32-wasip1 --release -- -D warnings
+
+# Core unit tests (mock host) and controller tests: native, no Envoy.
+test-core: setup
+	$(CARGO) test -p gatehouse-filter
+
+test-controller: setup
+	$(CARGO) test -p gatehouse-controller
+
+# Host tests: the release .wasm inside real Envoy.
+test-host: wasm
+	$(CARGO) build -p gatehouse-controller --bins
+	$(CARGO) test -p wasm-host-tests
+
+test: lint test-core test-controller test-host
+	@echo "all test tiers passed"
+
+demo: build
+	@bash scripts/demo.sh
+
+bench: wasm
+	@bash scripts/bench-setup.sh
+	$(CARGO) build --release -p wasm-host-tests -p noop-filter
+	$(CARGO) build --release --target wasm32-wasip1 -p noop-filter
+	$(CARGO) run --release -p wasm-host-tests --bin gatehouse-bench -- $(BENCH_ARGS)
+
+clean:
+	$(CARGO) clean
+	rm -rf .demo

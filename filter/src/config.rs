@@ -1,0 +1,329 @@
+//! Filter configuration, contract version 1 (`docs/filter-config.md`).
+//!
+//! The controller writes this JSON and the filter reads it in `on_configure`. Both sides
+//! compile it with [`crate::compiled::CompiledConfig::from_json`], so a configuration the
+//! controller accepts is one the filter accepts. Unknown fields are refused everywhere:
+//! a typo in a policy must not silently turn the policy off.
+
+use serde::{Deserialize, Serialize};
+
+/// The only configuration version this build understands.
+pub const CONFIG_VERSION: u32 = 1;
+
+/// The whole filter configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FilterConfig {
+    /// Contract version; must be [`CONFIG_VERSION`].
+    pub version: u32,
+    /// Process-wide settings.
+    #[serde(default)]
+    pub settings: Settings,
+    /// Identity providers that operations' `auth` requirements refer to by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub providers: Vec<Provider>,
+    /// The APIs this filter fronts.
+    #[serde(default)]
+    pub apis: Vec<Api>,
+}
+
+/// Process-wide settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Settings {
+    /// Header carrying the request id; generated when a request arrives without one.
+    #[serde(default = "default_request_id_header")]
+    pub request_id_header: String,
+    /// Request header set to `<api>/<operationId>` for the upstream and later filters.
+    /// Any incoming copy is removed first so clients cannot spoof it.
+    #[serde(default = "default_operation_header")]
+    pub operation_header: String,
+}
+
+fn default_request_id_header() -> String {
+    "x-request-id".to_owned()
+}
+
+fn default_operation_header() -> String {
+    "x-gatehouse-operation".to_owned()
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            request_id_header: default_request_id_header(),
+            operation_header: default_operation_header(),
+        }
+    }
+}
+
+/// An identity provider: who issues tokens, with which keys, and what is checked and
+/// forwarded. Compiled (and validated, with JSON pointers in errors) by
+/// [`crate::jwt::ProviderSet::from_config`]; `docs/sso.md` describes every field.
+/// A provider needs at least one key source: `jwks`, `jwksUri` or `hmacSecret`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Provider {
+    /// Name that `auth` requirements use.
+    pub name: String,
+    /// Expected `iss` claim, compared exactly. Unique across providers: tokens are routed
+    /// to their provider by `iss` before any signature work.
+    pub issuer: String,
+    /// Accepted `aud` values: a token's `aud` (string or array) must contain one of them.
+    /// Empty: `aud` is not checked (a wrongly typed `aud` is still refused).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audiences: Vec<String>,
+    /// Inline JWKS (RFC 7517): a JSON object `{"keys": [...]}`, or a string holding one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    /// Where the provider publishes its JWKS; fetched and refreshed by the filter's glue
+    /// through `jwksCluster`. Fetched keys are used alongside inline ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// Upstream for the JWKS fetch: an Envoy cluster name, or `host:port` on hosts whose
+    /// callouts take an address (nginx). Required with `jwksUri`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_cluster: Option<String>,
+    /// Accepted `alg` values. Default: every asymmetric one (RS256/384/512, PS256/384/512,
+    /// ES256/384, EdDSA). HS256/384/512 must be listed explicitly and need `hmacSecret`
+    /// (or `allowJwksOctKeys`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithms: Option<Vec<crate::jwt::Algorithm>>,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds. Default 60.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leeway_seconds: Option<u64>,
+    /// Longest accepted token lifetime (`exp` minus `iat`, else `nbf`, else now), seconds.
+    /// Unset: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_lifetime_seconds: Option<u64>,
+    /// Refuse tokens without `exp`. Default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_expiration: Option<bool>,
+    /// Shared secret for HS256/384/512, base64 (standard or URL alphabet, padding
+    /// optional), at least 32 bytes decoded (48 for HS384, 64 for HS512). Visible to anyone
+    /// who can read the filter configuration: prefer asymmetric keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hmac_secret: Option<crate::jwt::SecretString>,
+    /// Accept `kty: oct` keys found in the JWKS (inline or fetched). Default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_jwks_oct_keys: bool,
+    /// Longest token accepted, in bytes. Default 8192; at most 65536.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_token_bytes: Option<u32>,
+    /// Claims every token of this provider must carry, checked after verification (a
+    /// failure is a 403 `insufficient_scope`, like a missing scope). Key: a claim name, or a
+    /// JSON pointer into the payload when it starts with `/` (`/realm_access/roles`).
+    /// Value: a JSON value or an array of alternatives; the claim must equal one of them or,
+    /// when the claim is an array, contain one of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_claims: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    /// Claims copied into upstream request headers: header name → claim (name or JSON
+    /// pointer). Incoming copies of these headers are always removed first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward_claims: Option<std::collections::BTreeMap<String, String>>,
+    /// Header that receives the verified payload as base64url JSON. Incoming copies are
+    /// always removed first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward_payload_header: Option<String>,
+}
+
+/// One API: a set of operations served under some hosts and a base path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Api {
+    /// Unique name, `namespace/name` when written by the controller. Used in metrics and logs.
+    pub name: String,
+    /// Host names (`api.example.com`), suffix wildcards (`*.example.com`) or `*` for any host.
+    /// Matched case-insensitively, port ignored.
+    pub hosts: Vec<String>,
+    /// Path prefix every operation path is relative to (`/v1`); empty for none.
+    #[serde(default)]
+    pub base_path: String,
+    /// Strict APIs answer unknown routes with 404 (and known paths with another method with
+    /// 405); non-strict APIs let them through to the upstream.
+    #[serde(default)]
+    pub strict: bool,
+    /// Policies applied to every operation that does not set its own.
+    #[serde(default)]
+    pub defaults: Policies,
+    /// The operations.
+    pub operations: Vec<Operation>,
+}
+
+/// One operation of an API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Operation {
+    /// Unique within its API.
+    pub operation_id: String,
+    /// HTTP method.
+    pub method: Method,
+    /// Path template relative to the API's base path (`/pets/{petId}`).
+    pub path: String,
+    /// Policies of this operation; unset slots fall back to the API's `defaults`.
+    #[serde(default, skip_serializing_if = "Policies::is_empty")]
+    pub policies: Policies,
+}
+
+/// The per-operation policy slots. Each is filled in by the feature that enforces it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Policies {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<ValidationPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CachePolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<SamplingPolicy>,
+}
+
+impl Policies {
+    /// True when no slot is set.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self == &Policies::default()
+    }
+
+    /// This operation's policies with unset slots taken from `defaults`.
+    #[must_use]
+    pub fn or(&self, defaults: &Policies) -> Policies {
+        Policies {
+            auth: self.auth.clone().or_else(|| defaults.auth.clone()),
+            validation: self
+                .validation
+                .clone()
+                .or_else(|| defaults.validation.clone()),
+            cache: self.cache.clone().or_else(|| defaults.cache.clone()),
+            sampling: self.sampling.clone().or_else(|| defaults.sampling.clone()),
+        }
+    }
+}
+
+/// Who may call: OpenAPI `security` semantics, an OR of ANDs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AuthPolicy {
+    /// Any one alternative satisfied admits the request; an alternative is satisfied when
+    /// all its requirements are. An empty list makes the operation public.
+    #[serde(default)]
+    pub any_of: Vec<AuthAlternative>,
+}
+
+/// One alternative of an [`AuthPolicy`]: every requirement must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AuthAlternative {
+    pub all_of: Vec<AuthRequirement>,
+}
+
+/// A token from `provider` carrying `scopes`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AuthRequirement {
+    /// Name of an entry of [`FilterConfig::providers`].
+    pub provider: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// Request validation policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ValidationPolicy {
+    pub mode: ValidationMode,
+}
+
+/// What happens to a request that violates its schema.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ValidationMode {
+    /// Reject with 400.
+    Enforce,
+    /// Let through, log and count.
+    Report,
+    /// Do not validate.
+    #[default]
+    Off,
+}
+
+/// Response caching policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CachePolicy {
+    pub enabled: bool,
+    /// Freshness lifetime when the response states none.
+    #[serde(default)]
+    pub default_ttl_seconds: u32,
+}
+
+/// Traffic sampling policy for learned OpenAPI.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SamplingPolicy {
+    /// Fraction of exchanges sampled, 0 to 1.
+    pub rate: f64,
+}
+
+/// HTTP methods an operation can declare (the OpenAPI set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Get,
+    Put,
+    Post,
+    Delete,
+    Options,
+    Head,
+    Patch,
+    Trace,
+}
+
+impl Method {
+    pub const ALL: [Method; 8] = [
+        Method::Get,
+        Method::Put,
+        Method::Post,
+        Method::Delete,
+        Method::Options,
+        Method::Head,
+        Method::Patch,
+        Method::Trace,
+    ];
+
+    /// The method's token as it appears on the wire.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Put => "PUT",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+            Method::Head => "HEAD",
+            Method::Patch => "PATCH",
+            Method::Trace => "TRACE",
+        }
+    }
+
+    /// Parses a request's method token. Methods are case-sensitive (RFC 9110 §9.1).
+    #[must_use]
+    pub fn from_token(token: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.as_str() == token)
+    }
+
+    /// Parses an OpenAPI path-item key (`get`, `post`, ...), which is lower case.
+    #[must_use]
+    pub fn from_openapi_key(key: &str) -> Option<Method> {
+        Method::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(key))
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,23 @@
+//! Gatehouse filter.
+//!
+//! Everything outside [`glue`] is the host-independent core: it never calls proxy-wasm
+//! directly, only the [`host::Host`] trait, so it runs natively under a mock host in unit
+//! tests and inside Envoy (or any proxy-wasm host) unchanged. The controller links this
+//! crate as an rlib to compile configurations with the very code the filter runs.
+
+pub mod compiled;
+pub mod config;
+pub mod engine;
+pub mod host;
+pub mod jwt;
+pub mod metrics;
+pub mod problem;
+pub mod request_id;
+pub mod router;
+pub mod schema;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+#[cfg(target_arch = "wasm32")]
+mod glue;

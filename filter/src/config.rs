@@ -25,6 +25,10 @@ pub struct FilterConfig {
     /// The APIs this filter fronts.
     #[serde(default)]
     pub apis: Vec<Api>,
+    /// Every compiled schema of every API, one arena; operations refer to roots by index.
+    /// Written by the controller's OpenAPI compiler, never by hand (`docs/validation.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schemas: Option<crate::schema::Program>,
 }
 
 /// Process-wide settings.
@@ -163,6 +167,51 @@ pub struct Operation {
     /// Policies of this operation; unset slots fall back to the API's `defaults`.
     #[serde(default, skip_serializing_if = "Policies::is_empty")]
     pub policies: Policies,
+    /// What a valid request looks like, compiled from the OpenAPI operation. Absent: the
+    /// operation has nothing to validate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestSpec>,
+}
+
+/// A request's declared parameters and body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RequestSpec {
+    /// Path, query, header and cookie parameters (path-item and operation level merged).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<crate::params::ParamSpec>,
+    /// Query parameters not declared here are violations (`additionalProperties` of the
+    /// query string); false lets them through.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reject_unknown_query: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<BodySpec>,
+}
+
+/// The request body of an operation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BodySpec {
+    #[serde(default)]
+    pub required: bool,
+    /// Declared media types, most specific first: `application/json`, `application/*+json`
+    /// style ranges, `application/x-www-form-urlencoded`, `*/*`. A request whose
+    /// `Content-Type` matches none gets 415.
+    pub content: Vec<MediaSpec>,
+    /// Bodies above this many bytes get 413 before any parsing. Default 1 MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u32>,
+}
+
+/// One declared media type of a body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MediaSpec {
+    /// Media type or range, lower case, without parameters.
+    pub media_type: String,
+    /// Root in [`FilterConfig::schemas`]; absent: only the media type is checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<crate::schema::NodeId>,
 }
 
 /// The per-operation policy slots. Each is filled in by the feature that enforces it.

@@ -21,7 +21,7 @@ use crate::problem::{LocalReply, Problem};
 
 proxy_wasm::main! {{
     std::panic::set_hook(Box::new(|info| {
-        let _ = hostcalls::log(PwLevel::Critical, &format!("gatehouse: panic: {info}"));
+        let _ = hostcalls::log(PwLevel::Critical, &format!("panic: {info}"));
     }));
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::new()) });
 }}
@@ -95,7 +95,7 @@ impl RootContext for Root {
             Err(status) => {
                 WasmHost.log(
                     LogLevel::Critical,
-                    &format!("gatehouse: configuration refused: cannot read it ({status:?})"),
+                    &format!("configuration refused: cannot read it ({status:?})"),
                 );
                 return false;
             }
@@ -106,7 +106,7 @@ impl RootContext for Root {
                 WasmHost.log(
                     LogLevel::Info,
                     &format!(
-                        "gatehouse: configuration accepted: {} APIs, {operations} operations",
+                        "configuration accepted: {} APIs, {operations} operations",
                         config.router.apis.len()
                     ),
                 );
@@ -117,7 +117,7 @@ impl RootContext for Root {
                 // The host keeps the previous configuration (or refuses to start).
                 WasmHost.log(
                     LogLevel::Critical,
-                    &format!("gatehouse: configuration refused: {error}"),
+                    &format!("configuration refused: {error}"),
                 );
                 false
             }

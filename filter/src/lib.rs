@@ -11,6 +11,7 @@ pub mod engine;
 pub mod host;
 pub mod jwt;
 pub mod metrics;
+pub mod params;
 pub mod problem;
 pub mod request_id;
 pub mod router;

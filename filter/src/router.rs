@@ -10,9 +10,9 @@
 //!   order that declares the request's method wins; a path that matches only routes with
 //!   other methods gives "method not allowed".
 //! - One trailing slash is not significant (`/pets/` is `/pets`). Paths are case-sensitive.
-//! - Dot segments, encoded slashes or backslashes, NUL, bad percent-encoding and invalid
-//!   UTF-8 make the path malformed: the filter refuses it rather than guess what the
-//!   upstream would make of it.
+//! - Empty segments (`//`), dot segments, encoded slashes or backslashes, NUL, bad
+//!   percent-encoding and invalid UTF-8 make the path malformed: on a host with APIs the
+//!   filter refuses it rather than guess what the upstream would make of it.
 //! - `HEAD` falls back to the `GET` operation when no `HEAD` operation is declared.
 //!
 //! Lookup cost depends on the path's length, never on the number of operations: hosts and
@@ -206,14 +206,12 @@ impl Router {
         let segments = match split_path(path) {
             Ok(s) => s,
             Err(reason) => {
-                // Refused when the raw path falls under one of our base paths: what the
-                // upstream would make of it is unknowable, so it must not slip past.
-                return match raw_owner(path, bases) {
-                    Some(api) => RouteMatch::Malformed {
-                        api: Some(api),
-                        reason,
-                    },
-                    None => RouteMatch::NoApi,
+                // Refused on every host we serve, whichever API it seems to fall under:
+                // an upstream that merges slashes or resolves dot segments could land it
+                // under any base path (`//v1/pets`, `/x/../v1/pets`).
+                return RouteMatch::Malformed {
+                    api: raw_owner(path, bases),
+                    reason,
                 };
             }
         };
@@ -311,12 +309,17 @@ fn push_base(
     Ok(())
 }
 
-/// The API whose base path prefixes the raw (undecoded) path, longest first.
+/// The API whose base path prefixes the raw path once slashes are merged, longest
+/// first; only used to label a refusal in metrics and logs.
 fn raw_owner(path: &str, bases: &[(Vec<String>, usize)]) -> Option<usize> {
     bases.iter().find_map(|(base, api)| {
         let mut rest = path;
         for segment in base {
-            rest = rest.strip_prefix('/')?.strip_prefix(segment.as_str())?;
+            let trimmed = rest.trim_start_matches('/');
+            if trimmed.len() == rest.len() {
+                return None;
+            }
+            rest = trimmed.strip_prefix(segment.as_str())?;
         }
         matches!(rest.bytes().next(), None | Some(b'/' | b'?' | b'#')).then_some(*api)
     })
@@ -748,6 +751,9 @@ pub fn split_path(raw: &str) -> Result<Vec<Cow<'_, str>>, &'static str> {
     for raw_segment in body.split('/') {
         if out.len() == MAX_SEGMENTS {
             return Err("the path has too many segments");
+        }
+        if raw_segment.is_empty() {
+            return Err("the path has an empty segment (//)");
         }
         let segment = decode_segment(raw_segment)?;
         if segment == "." || segment == ".." {

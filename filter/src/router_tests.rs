@@ -7,6 +7,7 @@ fn op(id: &str, method: Method, path: &str) -> Operation {
         method,
         path: path.to_owned(),
         policies: Policies::default(),
+        request: None,
     }
 }
 
@@ -27,6 +28,7 @@ fn config(apis: Vec<Api>) -> FilterConfig {
         settings: Default::default(),
         providers: Vec::new(),
         apis,
+        schemas: None,
     }
 }
 
@@ -195,10 +197,10 @@ fn trailing_slash_is_ignored_and_case_is_not() {
         r.route(h, "GET", "/v1/Pets"),
         RouteMatch::NotFound { api: 0 }
     );
-    assert_eq!(
+    assert!(matches!(
         r.route(h, "GET", "/v1/pets//"),
-        RouteMatch::NotFound { api: 0 }
-    );
+        RouteMatch::Malformed { .. }
+    ));
 }
 
 #[test]
@@ -243,8 +245,33 @@ fn unsafe_paths_are_malformed() {
             r.route(h, "GET", path)
         );
     }
-    // Not under our base path: not ours to judge.
-    assert_eq!(r.route(h, "GET", "/other/%zz"), RouteMatch::NoApi);
+    // Slash-merging upstreams would serve these under the API: never pass them by.
+    for path in [
+        "//v1/pets",
+        "/v1//pets",
+        "///v1/pets/1",
+        "/x/../v1/pets",
+        "/other/%zz",
+    ] {
+        assert!(
+            matches!(r.route(h, "GET", path), RouteMatch::Malformed { .. }),
+            "{path}: {:?}",
+            r.route(h, "GET", path)
+        );
+    }
+    assert!(matches!(
+        r.route(h, "GET", "//v1/pets"),
+        RouteMatch::Malformed { api: Some(0), .. }
+    ));
+    assert!(matches!(
+        r.route(h, "GET", "/other/%zz"),
+        RouteMatch::Malformed { api: None, .. }
+    ));
+    // Hosts without APIs are not Gatehouse's business, malformed or not.
+    assert_eq!(
+        r.route("elsewhere.test", "GET", "//v1/../x"),
+        RouteMatch::NoApi
+    );
     let deep = "/v1".to_owned() + &"/a".repeat(MAX_SEGMENTS + 1);
     assert!(matches!(
         r.route(h, "GET", &deep),

@@ -1,0 +1,37 @@
+//! Gatehouse controller: turns `ApiSchema` resources into the filter configuration
+//! (contract version 1) and delivers it where the proxy reads it.
+//!
+//! The compiler is the filter's own: after building a [`FilterConfig`] it runs
+//! [`gatehouse_filter::compiled::CompiledConfig::from_config`], so whatever the controller
+//! writes, the filter accepts.
+
+pub mod compile;
+pub mod envoy;
+pub mod error;
+pub mod load;
+pub mod local;
+pub mod openapi;
+pub mod resource;
+
+use std::path::PathBuf;
+
+use gatehouse_filter::config::FilterConfig;
+
+pub use compile::compile;
+pub use error::CompileError;
+pub use resource::{ApiSchema, ApiSchemaSpec, LoadedResource};
+
+/// Loads every path (files, or directories of YAML files) and compiles what they hold.
+/// Load and compile errors are reported together.
+pub fn compile_paths(paths: &[PathBuf]) -> Result<FilterConfig, Vec<CompileError>> {
+    let loaded = load::load_paths(paths);
+    let mut errors = loaded.errors;
+    match compile(&loaded.resources) {
+        Ok(config) if errors.is_empty() => Ok(config),
+        Ok(_) => Err(errors),
+        Err(more) => {
+            errors.extend(more);
+            Err(errors)
+        }
+    }
+}

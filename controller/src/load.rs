@@ -1,0 +1,300 @@
+//! Reading resources from YAML: files and directories into [`LoadedResource`]s.
+//!
+//! A directory is read the way `kubectl apply -f DIR` reads one: every `*.yaml`/`*.yml`
+//! file in it (not recursive), each possibly holding several `---`-separated documents.
+//! Documents of other kinds are skipped, so an ApiSchema can live beside the Envoy
+//! bootstrap or a Deployment.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{path_to_pointer, CompileError};
+use crate::resource::{ApiSchema, LoadedResource, API_VERSION, DEFAULT_NAMESPACE, GROUP, KIND};
+
+/// Everything read from some paths: the resources, and the problems that kept others out.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub resources: Vec<LoadedResource>,
+    pub errors: Vec<CompileError>,
+}
+
+/// Parses the YAML documents of one file.
+#[must_use]
+pub fn parse_documents(file: &Path, text: &str) -> Loaded {
+    let mut out = Loaded::default();
+    for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
+        let value = match serde_json::Value::deserialize(document) {
+            Ok(value) => value,
+            Err(e) => {
+                out.errors.push(CompileError::new(
+                    Some(file.to_path_buf()),
+                    None,
+                    "",
+                    format!("document {}: invalid YAML: {e}", index + 1),
+                ));
+                // The parser cannot resynchronise after a syntax error.
+                break;
+            }
+        };
+        match parse_document(file, index, value) {
+            Ok(Some(resource)) => out.resources.push(resource),
+            Ok(None) => {}
+            Err(e) => out.errors.push(e),
+        }
+    }
+    out
+}
+
+fn parse_document(
+    file: &Path,
+    index: usize,
+    value: serde_json::Value,
+) -> Result<Option<LoadedResource>, CompileError> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    let kind = value.get("kind").and_then(|v| v.as_str()).unwrap_or("");
+    let api_version = value
+        .get("apiVersion")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
+    let group = api_version.split_once('/').map_or("", |(group, _)| group);
+    if kind == KIND && api_version.is_empty() {
+        // Skipping it would silently drop an API the user meant to serve.
+        return Err(CompileError::new(
+            Some(file.to_path_buf()),
+            Some(label_of(&value)),
+            "",
+            format!("missing `apiVersion` (`{API_VERSION}`)"),
+        ));
+    }
+    if group == GROUP && kind != KIND {
+        // Perhaps a kind a newer build reads, perhaps a typo: worth a word, not a failure.
+        tracing::warn!(
+            file = %file.display(),
+            document = index + 1,
+            kind,
+            "skipping a {GROUP} document of a kind this build does not read"
+        );
+        return Ok(None);
+    }
+    if kind != KIND || group != GROUP {
+        tracing::debug!(
+            file = %file.display(),
+            document = index + 1,
+            kind,
+            api_version,
+            "skipping a document that is not a {KIND}"
+        );
+        return Ok(None);
+    }
+    let label = label_of(&value);
+    let error = |pointer: &str, message: String| {
+        CompileError::new(
+            Some(file.to_path_buf()),
+            Some(label.clone()),
+            pointer,
+            message,
+        )
+    };
+    if api_version != API_VERSION {
+        return Err(error(
+            "/apiVersion",
+            format!("unsupported apiVersion `{api_version}` (this build reads `{API_VERSION}`)"),
+        ));
+    }
+    let schema: ApiSchema = serde_path_to_error::deserialize(value).map_err(|e| {
+        let pointer = path_to_pointer(e.path());
+        error(&pointer, e.into_inner().to_string())
+    })?;
+    Ok(Some(LoadedResource {
+        file: file.to_path_buf(),
+        document: index,
+        schema,
+    }))
+}
+
+/// `ApiSchema ns/name` read leniently from a document that may not parse as one.
+fn label_of(value: &serde_json::Value) -> String {
+    let meta = value.get("metadata");
+    let field = |name: &str| {
+        meta.and_then(|m| m.get(name))
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+    };
+    let namespace = field("namespace").unwrap_or(DEFAULT_NAMESPACE);
+    let name = field("name").unwrap_or("<unnamed>");
+    format!("{KIND} {namespace}/{name}")
+}
+
+/// The YAML files a directory contributes, sorted so load order (and so error order) is
+/// stable. Hidden files are skipped: editors keep swap and backup files there.
+pub fn yaml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let is_yaml = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e == "yaml" || e == "yml");
+        if is_yaml && !name.starts_with('.') && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Reads every path: directories as [`yaml_files`], files whatever their extension (the
+/// user named them).
+#[must_use]
+pub fn load_paths(paths: &[PathBuf]) -> Loaded {
+    let mut out = Loaded::default();
+    // `-f dir -f dir/a.yaml` names a.yaml twice; reading it twice would only report it as
+    // a duplicate of itself.
+    let mut seen = std::collections::BTreeSet::new();
+    for path in paths {
+        let files = if path.is_dir() {
+            match yaml_files(path) {
+                Ok(files) => files,
+                Err(e) => {
+                    out.errors.push(io_error(path, &e));
+                    continue;
+                }
+            }
+        } else {
+            vec![path.clone()]
+        };
+        for file in files {
+            if !seen.insert(std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone())) {
+                continue;
+            }
+            match std::fs::read_to_string(&file) {
+                Ok(text) => {
+                    let loaded = parse_documents(&file, &text);
+                    out.resources.extend(loaded.resources);
+                    out.errors.extend(loaded.errors);
+                }
+                Err(e) => out.errors.push(io_error(&file, &e)),
+            }
+        }
+    }
+    out
+}
+
+fn io_error(path: &Path, e: &std::io::Error) -> CompileError {
+    CompileError::new(
+        Some(path.to_path_buf()),
+        None,
+        "",
+        format!("cannot read: {e}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Loaded {
+        parse_documents(Path::new("t.yaml"), text)
+    }
+
+    const MINIMAL: &str = r"
+apiVersion: gatehouse.dev/v1alpha1
+kind: ApiSchema
+metadata:
+  name: petstore
+spec:
+  hosts: [localhost]
+  openapi:
+    openapi: 3.1.0
+    paths:
+      /pets:
+        get:
+          responses:
+            200: {description: ok}
+";
+
+    #[test]
+    fn reads_every_document_and_skips_other_kinds() {
+        let text = format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: x}}\n---\n{MINIMAL}---\n{}\n---\n",
+            MINIMAL.replace("name: petstore", "name: second\n  namespace: shop")
+        );
+        let loaded = parse(&text);
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let names: Vec<_> = loaded
+            .resources
+            .iter()
+            .map(|r| (r.document, r.schema.qualified_name()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![(1, "default/petstore".into()), (2, "shop/second".into())]
+        );
+    }
+
+    #[test]
+    fn integer_yaml_keys_become_strings() {
+        let loaded = parse(MINIMAL);
+        let r = &loaded.resources[0];
+        assert!(r.schema.spec.openapi["paths"]["/pets"]["get"]["responses"]["200"].is_object());
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_with_a_pointer() {
+        let loaded = parse(&MINIMAL.replace("  hosts:", "  strikt: true\n  hosts:"));
+        assert!(loaded.resources.is_empty());
+        let e = &loaded.errors[0];
+        assert_eq!(e.resource.as_deref(), Some("ApiSchema default/petstore"));
+        assert!(e.pointer.starts_with("/spec"), "{e}");
+        assert!(e.message.contains("strikt"), "{e}");
+    }
+
+    #[test]
+    fn unknown_policy_fields_are_refused_with_a_pointer() {
+        let text = format!(
+            "{MINIMAL}  policies:\n    operations:\n      listPets:\n        cache: {{enabled: true, ttl: 3}}\n"
+        );
+        let e = &parse(&text).errors[0];
+        assert!(
+            e.pointer
+                .starts_with("/spec/policies/operations/listPets/cache"),
+            "{e}"
+        );
+        assert!(e.message.contains("ttl"), "{e}");
+    }
+
+    #[test]
+    fn wrong_version_of_our_group_is_an_error_other_groups_are_not() {
+        let loaded = parse(&MINIMAL.replace("v1alpha1", "v9"));
+        assert_eq!(loaded.errors[0].pointer, "/apiVersion");
+        let loaded = parse(&MINIMAL.replace("gatehouse.dev/v1alpha1", "example.com/v1"));
+        assert!(loaded.errors.is_empty() && loaded.resources.is_empty());
+    }
+
+    #[test]
+    fn an_api_schema_without_api_version_is_an_error() {
+        let loaded = parse(&MINIMAL.replace("apiVersion: gatehouse.dev/v1alpha1", ""));
+        assert_eq!(loaded.errors.len(), 1);
+        assert!(loaded.errors[0].message.contains("apiVersion"));
+    }
+
+    #[test]
+    fn non_mapping_documents_are_skipped() {
+        let loaded = parse(&format!("- a\n- b\n---\n42\n---\n{MINIMAL}"));
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        assert_eq!(loaded.resources.len(), 1);
+        assert_eq!(loaded.resources[0].document, 2);
+    }
+
+    #[test]
+    fn yaml_syntax_errors_name_the_file() {
+        let loaded = parse("apiVersion: [unclosed\n");
+        assert_eq!(loaded.errors.len(), 1);
+        assert_eq!(loaded.errors[0].file.as_deref(), Some(Path::new("t.yaml")));
+        assert!(loaded.errors[0].message.contains("invalid YAML"));
+    }
+}

@@ -1,0 +1,109 @@
+//! The `ApiSchema` resource, version `gatehouse.dev/v1alpha1` (`docs/apischema.md`).
+//!
+//! Shaped like a Kubernetes object (`apiVersion`, `kind`, `metadata`, `spec`) so the same
+//! spec type can later back a `#[derive(CustomResource)]` without changing the YAML users
+//! write. Unknown fields are refused for the same reason the filter refuses them: a typo in
+//! a policy must not silently turn the policy off.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use gatehouse_filter::config::Policies;
+use serde::{Deserialize, Serialize};
+
+pub const GROUP: &str = "gatehouse.dev";
+pub const API_VERSION: &str = "gatehouse.dev/v1alpha1";
+pub const KIND: &str = "ApiSchema";
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+/// One API: an OpenAPI document plus where and how the gateway serves it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ApiSchema {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: ObjectMeta,
+    pub spec: ApiSchemaSpec,
+}
+
+/// The subset of Kubernetes `ObjectMeta` a file-based resource can carry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ObjectMeta {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    // Accepted so manifests written for kubectl load unchanged; not used yet.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ApiSchemaSpec {
+    /// Host names, `*.suffix` wildcards or `*`; matched case-insensitively, port ignored.
+    pub hosts: Vec<String>,
+    /// Path prefix of every operation; defaults to the path of `openapi.servers[0].url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_path: Option<String>,
+    /// Unknown routes answer 404 (405 for a known path with another method) instead of
+    /// passing through.
+    #[serde(default)]
+    pub strict: bool,
+    /// An inline OpenAPI 3.0 or 3.1 document, kept as a tree: only `paths`, `servers` and
+    /// `openapi` are read now, and error pointers can name any node of it.
+    pub openapi: serde_json::Value,
+    #[serde(default, skip_serializing_if = "ApiPolicies::is_empty")]
+    pub policies: ApiPolicies,
+}
+
+/// Gateway policies: defaults for the whole API, and overrides per operationId.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ApiPolicies {
+    #[serde(default, skip_serializing_if = "Policies::is_empty")]
+    pub defaults: Policies,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub operations: BTreeMap<String, Policies>,
+}
+
+impl ApiPolicies {
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.defaults.is_empty() && self.operations.is_empty()
+    }
+}
+
+impl ApiSchema {
+    /// The namespace, `default` when unset.
+    #[must_use]
+    pub fn namespace(&self) -> &str {
+        match self.metadata.namespace.as_deref() {
+            Some(ns) if !ns.is_empty() => ns,
+            _ => DEFAULT_NAMESPACE,
+        }
+    }
+
+    /// `namespace/name`: the API's name in the filter configuration, metrics and logs.
+    #[must_use]
+    pub fn qualified_name(&self) -> String {
+        format!("{}/{}", self.namespace(), self.metadata.name)
+    }
+
+    /// How errors name the resource: `ApiSchema default/petstore`.
+    #[must_use]
+    pub fn label(&self) -> String {
+        format!("{KIND} {}", self.qualified_name())
+    }
+}
+
+/// A resource and where it was read from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedResource {
+    pub file: PathBuf,
+    /// Index of the YAML document within the file, from 0.
+    pub document: usize,
+    pub schema: ApiSchema,
+}

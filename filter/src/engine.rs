@@ -3,7 +3,7 @@
 
 use crate::compiled::CompiledConfig;
 use crate::host::{Host, LogLevel};
-use crate::metrics::{Metrics, RequestResult};
+use crate::metrics::{Metrics, RequestKey, RequestResult};
 use crate::problem::{LocalReply, Problem};
 use crate::request_id::RequestIds;
 use crate::router::RouteMatch;
@@ -46,201 +46,186 @@ pub struct Matched {
     pub params: Vec<(String, String)>,
 }
 
+/// A request let through, and what to change on it first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forward<'c> {
+    pub request_id: String,
+    /// The id was generated here: set it on the request for the upstream.
+    pub generated_request_id: bool,
+    /// Value for the operation header, replacing any client copy; `None`: remove client
+    /// copies (clients must never choose the operation a later filter trusts).
+    pub operation_tag: Option<&'c str>,
+    pub matched: Option<Matched>,
+}
+
 /// What to do with the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Let it through after changing these request headers (removals first).
-    Forward {
-        request_id: String,
-        remove_headers: Vec<String>,
-        set_headers: Vec<(String, String)>,
-        matched: Option<Matched>,
-    },
+pub enum Decision<'c> {
+    Forward(Forward<'c>),
     /// Answer it here.
     Reply(LocalReply),
 }
 
 /// Routes a request and decides its fate.
-pub fn on_request_headers(
-    config: &CompiledConfig,
+pub fn on_request_headers<'c>(
+    config: &'c CompiledConfig,
     state: &mut VmState,
     host: &dyn Host,
     head: &RequestHead<'_>,
-) -> Decision {
-    let settings = &config.source.settings;
-    let mut set_headers = Vec::new();
-    let request_id = match head.request_id.filter(|id| acceptable_request_id(id)) {
-        Some(id) => id.to_owned(),
-        None => {
-            let id = state.ids.next(host.now_nanos());
-            set_headers.push((settings.request_id_header.clone(), id.clone()));
-            id
-        }
-    };
-    // Clients must never choose the operation a later filter or the upstream trusts.
-    let remove_headers = vec![settings.operation_header.clone()];
-    let forward = |set_headers, matched| Decision::Forward {
-        request_id: request_id.clone(),
-        remove_headers: remove_headers.clone(),
-        set_headers,
-        matched,
+) -> Decision<'c> {
+    let (request_id, generated_request_id) =
+        match head.request_id.filter(|id| acceptable_request_id(id)) {
+            Some(id) => (id.to_owned(), false),
+            None => (state.ids.next(host.now_nanos()), true),
+        };
+    let apis = &config.router.apis;
+    let api_name = |api: usize| apis.get(api).map_or("-", |a| a.name.as_str());
+    let mut forward = |key: RequestKey, operation: Option<(&'c str, Matched)>| {
+        let (api, op) = (key.0, operation.as_ref().map(|(_, m)| m.operation));
+        let op_name = op
+            .and_then(|o| apis.get(api.unwrap_or(usize::MAX))?.operations.get(o))
+            .map_or("-", |o| o.operation_id.as_str());
+        state
+            .metrics
+            .count_request(host, (api, op, key.2), api.map_or("-", api_name), op_name);
+        let (operation_tag, matched) = match operation {
+            Some((tag, matched)) => (Some(tag), Some(matched)),
+            None => (None, None),
+        };
+        Decision::Forward(Forward {
+            request_id: request_id.clone(),
+            generated_request_id,
+            operation_tag,
+            matched,
+        })
     };
 
-    let routed = config.router.route(head.authority, head.method, head.path);
-    let api_name = |api: usize| {
-        config
-            .router
-            .apis
-            .get(api)
-            .map(|a| a.name.as_str())
-            .unwrap_or("-")
-    };
-    match routed {
-        RouteMatch::NoApi => {
-            state
-                .metrics
-                .count_request(host, "-", "-", RequestResult::Unmanaged);
-            forward(set_headers, None)
-        }
+    match config.router.route(head.authority, head.method, head.path) {
+        RouteMatch::NoApi => forward((None, None, RequestResult::Unmanaged), None),
         RouteMatch::Operation {
             api,
             operation,
             params,
-        } => {
-            let Some(op) = config
-                .router
-                .apis
-                .get(api)
-                .and_then(|a| a.operations.get(operation))
-            else {
-                return forward(set_headers, None);
-            };
-            let name = api_name(api);
-            state
-                .metrics
-                .count_request(host, name, &op.operation_id, RequestResult::Routed);
-            host.log(
-                LogLevel::Debug,
-                &format!(
-                    "request_id={request_id} api={name} operation={} routed",
-                    op.operation_id
-                ),
-            );
-            set_headers.push((
-                settings.operation_header.clone(),
-                format!("{name}/{}", op.operation_id),
-            ));
-            forward(
-                set_headers,
-                Some(Matched {
-                    api,
-                    operation,
-                    params,
-                }),
-            )
-        }
+        } => match apis.get(api).and_then(|a| a.operations.get(operation)) {
+            Some(op) => forward(
+                (Some(api), Some(operation), RequestResult::Routed),
+                Some((
+                    op.tag.as_str(),
+                    Matched {
+                        api,
+                        operation,
+                        params,
+                    },
+                )),
+            ),
+            None => forward((Some(api), None, RequestResult::Unmanaged), None),
+        },
         RouteMatch::NotFound { api } | RouteMatch::MethodNotAllowed { api, .. }
-            if !config.router.apis.get(api).is_some_and(|a| a.strict) =>
+            if !apis.get(api).is_some_and(|a| a.strict) =>
         {
-            state
-                .metrics
-                .count_request(host, api_name(api), "-", RequestResult::Passthrough);
-            forward(set_headers, None)
+            forward((Some(api), None, RequestResult::Passthrough), None)
         }
         RouteMatch::NotFound { api } => {
-            let name = api_name(api);
             let detail = format!(
-                "no operation of API {name} matches {} {}",
+                "no operation of API {} matches {} {}",
+                api_name(api),
                 head.method,
                 strip_query(head.path)
             );
-            reject(
-                host,
-                state,
-                &request_id,
-                settings,
-                name,
-                RequestResult::NotFound,
-                404,
-                "not-found",
-                "Not Found",
-                &detail,
-                head.path,
-                Vec::new(),
-            )
+            let rejection = Rejection {
+                api: Some(api),
+                result: RequestResult::NotFound,
+                status: 404,
+                slug: "not-found",
+                title: "Not Found",
+                detail: &detail,
+                extra: Vec::new(),
+            };
+            reject(host, state, config, &request_id, head.path, rejection)
         }
         RouteMatch::MethodNotAllowed { api, allow } => {
-            let name = api_name(api);
             let allow: Vec<&str> = allow.iter().map(|m| m.as_str()).collect();
             let detail = format!(
-                "{} {} is not an operation of API {name}; allowed: {}",
+                "{} {} is not an operation of API {}; allowed: {}",
                 head.method,
                 strip_query(head.path),
+                api_name(api),
                 allow.join(", ")
             );
-            let extra = vec![("allow".to_owned(), allow.join(", "))];
-            reject(
-                host,
-                state,
-                &request_id,
-                settings,
-                name,
-                RequestResult::MethodNotAllowed,
-                405,
-                "method-not-allowed",
-                "Method Not Allowed",
-                &detail,
-                head.path,
-                extra,
-            )
+            let rejection = Rejection {
+                api: Some(api),
+                result: RequestResult::MethodNotAllowed,
+                status: 405,
+                slug: "method-not-allowed",
+                title: "Method Not Allowed",
+                detail: &detail,
+                extra: vec![("allow".to_owned(), allow.join(", "))],
+            };
+            reject(host, state, config, &request_id, head.path, rejection)
         }
         RouteMatch::Malformed { api, reason } => {
-            let name = api.map_or("-", api_name);
-            reject(
-                host,
-                state,
-                &request_id,
-                settings,
-                name,
-                RequestResult::Malformed,
-                400,
-                "malformed-path",
-                "Bad Request",
-                reason,
-                head.path,
-                Vec::new(),
-            )
+            let rejection = Rejection {
+                api,
+                result: RequestResult::Malformed,
+                status: 400,
+                slug: "malformed-path",
+                title: "Bad Request",
+                detail: reason,
+                extra: Vec::new(),
+            };
+            reject(host, state, config, &request_id, head.path, rejection)
         }
     }
 }
 
-#[allow(clippy::too_many_arguments)] // one call site per rejection kind; a struct adds nothing
-fn reject(
+/// A request the filter answers itself.
+#[derive(Debug)]
+pub struct Rejection<'a> {
+    pub api: Option<usize>,
+    pub result: RequestResult,
+    pub status: u16,
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub detail: &'a str,
+    /// Extra response headers (`allow`, `www-authenticate`).
+    pub extra: Vec<(String, String)>,
+}
+
+/// Counts, logs (with the request id) and builds the problem+json answer.
+pub fn reject(
     host: &dyn Host,
     state: &mut VmState,
+    config: &CompiledConfig,
     request_id: &str,
-    settings: &crate::config::Settings,
-    api: &str,
-    result: RequestResult,
-    status: u16,
-    slug: &str,
-    title: &'static str,
-    detail: &str,
     path: &str,
-    extra: Vec<(String, String)>,
-) -> Decision {
-    state.metrics.count_request(host, api, "-", result);
+    rejection: Rejection<'_>,
+) -> Decision<'static> {
+    let api = rejection
+        .api
+        .and_then(|a| config.router.apis.get(a))
+        .map_or("-", |a| a.name.as_str());
+    state
+        .metrics
+        .count_request(host, (rejection.api, None, rejection.result), api, "-");
     host.log(
         LogLevel::Info,
         &format!(
-            "request_id={request_id} api={api} rejected {status} {}: {detail}",
-            result.label()
+            "request_id={request_id} api={api} rejected {} {}: {}",
+            rejection.status,
+            rejection.result.label(),
+            rejection.detail
         ),
     );
     Decision::Reply(
-        Problem::new(status, slug, title, detail, request_id)
-            .with_instance(path)
-            .into_reply(&settings.request_id_header, extra),
+        Problem::new(
+            rejection.status,
+            rejection.slug,
+            rejection.title,
+            rejection.detail,
+            request_id,
+        )
+        .with_instance(path)
+        .into_reply(&config.source.settings.request_id_header, rejection.extra),
     )
 }
 

@@ -14,8 +14,13 @@ const CONFIG: &str = r#"{
   ]
 }"#;
 
-fn run(method: &str, path: &str, request_id: Option<&str>) -> (Decision, MockHost) {
-    let config = CompiledConfig::from_json(CONFIG.as_bytes()).unwrap();
+fn config() -> &'static CompiledConfig {
+    static CONFIG_ONCE: std::sync::OnceLock<CompiledConfig> = std::sync::OnceLock::new();
+    CONFIG_ONCE.get_or_init(|| CompiledConfig::from_json(CONFIG.as_bytes()).unwrap())
+}
+
+fn run(method: &str, path: &str, request_id: Option<&str>) -> (Decision<'static>, MockHost) {
+    let config = config();
     let host = MockHost::new();
     host.now_nanos.set(1_700_000_000_000_000_000);
     let mut state = VmState::new(7);
@@ -25,7 +30,7 @@ fn run(method: &str, path: &str, request_id: Option<&str>) -> (Decision, MockHos
         authority: "pets.test:8080",
         request_id,
     };
-    let decision = on_request_headers(&config, &mut state, &host, &head);
+    let decision = on_request_headers(config, &mut state, &host, &head);
     (decision, host)
 }
 
@@ -33,7 +38,7 @@ fn metric(api: &str, operation: &str, result: &str) -> String {
     format!("api=.={api};.;operation=.={operation};.;result=.={result};.;gatehouse_requests_total")
 }
 
-fn reply(decision: Decision) -> (LocalReply, serde_json::Value) {
+fn reply(decision: Decision<'_>) -> (LocalReply, serde_json::Value) {
     match decision {
         Decision::Reply(reply) => {
             let body = serde_json::from_slice(&reply.body).unwrap();
@@ -54,26 +59,15 @@ fn header<'a>(reply: &'a LocalReply, name: &str) -> Option<&'a str> {
 #[test]
 fn routed_requests_carry_the_operation_and_strip_spoofed_copies() {
     let (decision, host) = run("GET", "/v1/pets/9", Some("rid-1"));
-    let Decision::Forward {
-        request_id,
-        remove_headers,
-        set_headers,
-        matched,
-    } = decision
-    else {
+    let Decision::Forward(forward) = decision else {
         panic!("not forwarded");
     };
-    assert_eq!(request_id, "rid-1");
-    assert_eq!(remove_headers, vec!["x-gatehouse-operation".to_owned()]);
+    assert_eq!(forward.request_id, "rid-1");
+    assert!(!forward.generated_request_id);
+    // The glue sets (replacing client copies) when routed, removes them otherwise.
+    assert_eq!(forward.operation_tag, Some("default/pets/getPet"));
     assert_eq!(
-        set_headers,
-        vec![(
-            "x-gatehouse-operation".to_owned(),
-            "default/pets/getPet".to_owned()
-        )]
-    );
-    assert_eq!(
-        matched,
+        forward.matched,
         Some(Matched {
             api: 0,
             operation: 0,
@@ -87,20 +81,17 @@ fn routed_requests_carry_the_operation_and_strip_spoofed_copies() {
 fn a_missing_or_unacceptable_request_id_is_generated_and_forwarded() {
     for given in [None, Some(""), Some("has space"), Some("line\nbreak")] {
         let (decision, _) = run("GET", "/v1/pets", given);
-        let Decision::Forward {
-            request_id,
-            set_headers,
-            ..
-        } = decision
-        else {
+        let Decision::Forward(forward) = decision else {
             panic!("not forwarded");
         };
-        assert_eq!(request_id.len(), 36, "{given:?}");
-        assert!(set_headers.contains(&("x-request-id".to_owned(), request_id.clone())));
+        assert_eq!(forward.request_id.len(), 36, "{given:?}");
+        assert!(forward.generated_request_id);
     }
     let long = "a".repeat(MAX_REQUEST_ID + 1);
     let (decision, _) = run("GET", "/v1/pets", Some(&long));
-    assert!(matches!(decision, Decision::Forward { request_id, .. } if request_id != long));
+    assert!(
+        matches!(decision, Decision::Forward(f) if f.request_id != long && f.generated_request_id)
+    );
 }
 
 #[test]
@@ -153,22 +144,35 @@ fn malformed_paths_are_a_400_problem() {
 #[test]
 fn non_strict_and_unmanaged_requests_pass_through() {
     let (decision, host) = run("GET", "/legacy/unknown", Some("r"));
-    assert!(
-        matches!(decision, Decision::Forward { matched: None, ref set_headers, .. } if set_headers.is_empty())
-    );
+    assert!(matches!(
+        decision,
+        Decision::Forward(Forward {
+            matched: None,
+            operation_tag: None,
+            generated_request_id: false,
+            ..
+        })
+    ));
     assert_eq!(
         host.counter(&metric("default/legacy", "-", "passthrough")),
         1
     );
 
     let (decision, host) = run("GET", "/elsewhere", Some("r"));
-    assert!(matches!(decision, Decision::Forward { matched: None, .. }));
+    assert!(matches!(
+        decision,
+        Decision::Forward(Forward {
+            matched: None,
+            operation_tag: None,
+            ..
+        })
+    ));
     assert_eq!(host.counter(&metric("-", "-", "unmanaged")), 1);
 }
 
 #[test]
 fn counters_are_defined_once_per_label_set() {
-    let config = CompiledConfig::from_json(CONFIG.as_bytes()).unwrap();
+    let config = config();
     let host = MockHost::new();
     let mut state = VmState::new(1);
     for _ in 0..3 {
@@ -178,7 +182,7 @@ fn counters_are_defined_once_per_label_set() {
             authority: "pets.test",
             request_id: Some("r"),
         };
-        on_request_headers(&config, &mut state, &host, &head);
+        on_request_headers(config, &mut state, &host, &head);
     }
     assert_eq!(host.counter_names().len(), 1);
     assert_eq!(

@@ -188,17 +188,21 @@ impl HttpContext for Exchange {
             return Action::Pause;
         };
         match engine::on_request_headers(&self.config, &mut state, &WasmHost, &head) {
-            Decision::Forward {
-                remove_headers,
-                set_headers,
-                ..
-            } => {
-                for name in &remove_headers {
-                    let _ = hostcalls::remove_map_value(MapType::HttpRequestHeaders, name);
-                }
-                for (name, value) in &set_headers {
-                    let _ =
-                        hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value));
+            Decision::Forward(forward) => {
+                let requests = MapType::HttpRequestHeaders;
+                // A set replaces every client copy, so only unrouted requests need a remove.
+                let _ = match forward.operation_tag {
+                    Some(tag) => {
+                        hostcalls::set_map_value(requests, &settings.operation_header, Some(tag))
+                    }
+                    None => hostcalls::remove_map_value(requests, &settings.operation_header),
+                };
+                if forward.generated_request_id {
+                    let _ = hostcalls::set_map_value(
+                        requests,
+                        &settings.request_id_header,
+                        Some(&forward.request_id),
+                    );
                 }
                 Action::Continue
             }

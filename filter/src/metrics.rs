@@ -41,22 +41,21 @@ impl RequestResult {
     }
 }
 
+/// What a request counter is about: API and operation by index (`None`: no API / no
+/// operation matched), so counting allocates nothing.
+pub type RequestKey = (Option<usize>, Option<usize>, RequestResult);
+
 /// Per-VM cache of defined counter ids.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: HashMap<(String, String, RequestResult), Option<u32>>,
+    requests: HashMap<RequestKey, Option<u32>>,
 }
 
 impl Metrics {
-    /// Counts one request.
-    pub fn count_request(
-        &mut self,
-        host: &dyn Host,
-        api: &str,
-        operation: &str,
-        result: RequestResult,
-    ) {
-        let key = (api.to_owned(), operation.to_owned(), result);
+    /// Counts one request; `api` and `operation` are the label values, used only the
+    /// first time this key is seen.
+    pub fn count_request(&mut self, host: &dyn Host, key: RequestKey, api: &str, operation: &str) {
+        let result = key.2;
         let id = *self.requests.entry(key).or_insert_with(|| {
             host.define_counter(&tagged_name(
                 "gatehouse_requests_total",

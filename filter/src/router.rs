@@ -36,6 +36,8 @@ const MAX_VISITS: usize = 4096;
 #[derive(Debug)]
 pub struct RoutedOperation {
     pub operation_id: String,
+    /// `<api>/<operationId>`, the value of the operation header, built once.
+    pub tag: String,
     pub method: Method,
     /// The template as configured, relative to the API's base path.
     pub template: String,
@@ -504,6 +506,7 @@ fn compile_api(api: &Api, at: &str, config: &FilterConfig) -> Result<RoutedApi, 
         check_policies(&op.policies, &format!("{op_at}/policies"), config)?;
         let policies = op.policies.or(&api.defaults);
         operations.push(RoutedOperation {
+            tag: format!("{}/{}", api.name, op.operation_id),
             operation_id: op.operation_id.clone(),
             method: op.method,
             template: op.path.clone(),

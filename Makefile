@@ -8,7 +8,7 @@ WASM := $(TARGET_DIR)/wasm32-wasip1/release/gatehouse_filter.wasm
 export GATEHOUSE_WASM := $(WASM)
 export ENVOY_BIN ?= $(CURDIR)/.venv/bin/envoy
 
-.PHONY: help setup wasm build lint test test-core test-controller test-host demo bench crds clean
+.PHONY: help setup wasm build lint test test-core test-controller test-host test-schemathesis demo bench crds clean
 
 help:
 	@echo "make demo   - set up, build and run backend + Envoy + filter + controller on loopback"
@@ -42,7 +42,11 @@ test-host: wasm
 	$(CARGO) build -p gatehouse-controller --bins
 	$(CARGO) test -p wasm-host-tests
 
-test: lint test-core test-controller test-host
+# Request validation against schemathesis' positive and negative traffic through Envoy.
+test-schemathesis: wasm
+	$(CARGO) test -p wasm-host-tests --test validation_schemathesis -- --ignored
+
+test: lint test-core test-controller test-host test-schemathesis
 	@echo "all test tiers passed"
 
 demo: build

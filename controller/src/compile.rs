@@ -13,6 +13,7 @@ use gatehouse_filter::config::{Api, FilterConfig, Operation, Settings, CONFIG_VE
 use crate::error::{pointer_join, pointer_tokens, CompileError};
 use crate::openapi::{self, DocError};
 use crate::resource::LoadedResource;
+use crate::validation::{self, RequestCompiler};
 
 /// Where each part of one generated API came from, to map filter errors back.
 #[derive(Debug)]
@@ -64,18 +65,76 @@ pub fn compile(resources: &[LoadedResource]) -> Result<FilterConfig, Vec<Compile
         return Err(errors);
     }
     apis.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    let schemas = compile_requests(&mut apis, resources)?;
     let (apis, origins): (Vec<Api>, Vec<ApiOrigin>) = apis.into_iter().unzip();
     let config = FilterConfig {
         version: CONFIG_VERSION,
         settings: Settings::default(),
         providers: Vec::new(),
         apis,
-        schemas: None,
+        schemas,
     };
-    match CompiledConfig::from_config(config.clone()) {
-        Ok(_) => Ok(config),
+    let checked = CompiledConfig::from_config(config.clone())
+        .and_then(|_| gatehouse_filter::validation::check_config(&config));
+    match checked {
+        Ok(()) => Ok(config),
         Err(e) => Err(vec![map_filter_error(&e, &origins, resources)]),
     }
+}
+
+/// Fills in each operation's `request` (validation) and returns the shared schema program.
+fn compile_requests(
+    apis: &mut [(Api, ApiOrigin)],
+    resources: &[LoadedResource],
+) -> Result<Option<gatehouse_filter::schema::Program>, Vec<CompileError>> {
+    let mut compiler = RequestCompiler::new();
+    let mut errors = Vec::new();
+    let mut groups = Vec::with_capacity(apis.len());
+    for (api, origin) in apis.iter_mut() {
+        let Some(resource) = resources.get(origin.resource) else {
+            groups.push(None);
+            continue;
+        };
+        let spec = &resource.schema.spec;
+        let uri = format!(
+            "gatehouse:/apis/{}/{}/openapi.json",
+            resource.schema.namespace(),
+            resource.schema.metadata.name
+        );
+        let handle = match compiler.add_document(&uri, &spec.openapi) {
+            Ok(handle) => handle,
+            Err(e) => {
+                errors.push(from_doc(resource, e));
+                groups.push(None);
+                continue;
+            }
+        };
+        let pointers: Vec<String> = origin
+            .operations
+            .iter()
+            .map(|o| {
+                o.pointer
+                    .strip_prefix("/spec/openapi")
+                    .unwrap_or(&o.pointer)
+                    .to_owned()
+            })
+            .collect();
+        let found = compiler.compile_api(&handle, api, &pointers, &spec.validation);
+        errors.extend(found.into_iter().map(|e| from_doc(resource, e)));
+        groups.push(Some(handle.group()));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let (program, offsets) = compiler
+        .finish()
+        .map_err(|m| vec![CompileError::new(None, None, "", m)])?;
+    for ((api, _), group) in apis.iter_mut().zip(groups) {
+        if let Some(offset) = group.and_then(|g| offsets.get(g)) {
+            validation::shift_roots(api, *offset);
+        }
+    }
+    Ok(program)
 }
 
 fn at(resource: &LoadedResource, pointer: &str, message: impl Into<String>) -> CompileError {
@@ -416,6 +475,7 @@ mod tests {
                     strict: false,
                     openapi,
                     policies: Default::default(),
+                    validation: Default::default(),
                 },
             },
         }

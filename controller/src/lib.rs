@@ -12,6 +12,7 @@ pub mod load;
 pub mod local;
 pub mod openapi;
 pub mod resource;
+pub mod validation;
 
 use std::path::PathBuf;
 

@@ -57,6 +57,41 @@ pub struct ApiSchemaSpec {
     pub openapi: serde_json::Value,
     #[serde(default, skip_serializing_if = "ApiPolicies::is_empty")]
     pub policies: ApiPolicies,
+    /// Request validation settings of the whole API (the mode itself is a policy:
+    /// `policies.defaults.validation.mode`).
+    #[serde(default, skip_serializing_if = "ValidationSettings::is_default")]
+    pub validation: ValidationSettings,
+}
+
+/// API-wide request validation settings (`docs/apischema.md#validation`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ValidationSettings {
+    /// What happens to query parameters the operation does not declare.
+    #[serde(default)]
+    pub unknown_query_parameters: UnknownQueryParameters,
+    /// Largest request body accepted, in bytes, for operations whose request body has no
+    /// `x-gatehouse-max-body-bytes`. Unset: the filter's default (1 MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<u32>,
+}
+
+impl ValidationSettings {
+    #[must_use]
+    pub fn is_default(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// `spec.validation.unknownQueryParameters`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum UnknownQueryParameters {
+    /// Undeclared query parameters pass.
+    #[default]
+    Allow,
+    /// Undeclared query parameters are violations.
+    Reject,
 }
 
 /// Gateway policies: defaults for the whole API, and overrides per operationId.

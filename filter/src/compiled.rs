@@ -38,6 +38,8 @@ impl ConfigError {
 pub struct CompiledConfig {
     pub source: FilterConfig,
     pub router: Router,
+    /// Identity providers, compiled (`/providers/...` pointers on refusal).
+    pub providers: crate::jwt::ProviderSet,
 }
 
 impl CompiledConfig {
@@ -63,7 +65,12 @@ impl CompiledConfig {
             ));
         }
         let router = Router::build(&source)?;
-        Ok(Self { source, router })
+        let providers = crate::jwt::ProviderSet::from_config(&source.providers)?;
+        Ok(Self {
+            source,
+            router,
+            providers,
+        })
     }
 }
 

@@ -129,6 +129,43 @@ pub struct Provider {
     /// always removed first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forward_payload_header: Option<String>,
+    /// Where this provider's tokens are looked for, in order; the first source present in
+    /// the request wins. Default: `[{"header": "authorization", "prefix": "Bearer "}]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_sources: Option<Vec<TokenSource>>,
+    /// Keep the token on the request forwarded upstream. Default true; false removes the
+    /// header, cookie or query parameter it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward_token: Option<bool>,
+    /// Interval between JWKS fetches from `jwksUri`, seconds. Default 600, 30 to 86400.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_refresh_seconds: Option<u64>,
+    /// Extra request headers for the JWKS fetch (some identity providers sit behind a WAF).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_headers: Option<std::collections::BTreeMap<String, String>>,
+    /// Longest time a verified token is served from the shared verified-token cache,
+    /// seconds (never past its `exp`). Default 300; 0 disables caching for this provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_cache_max_age_seconds: Option<u64>,
+    /// Find `jwks_uri` by OIDC discovery (`<issuer>/.well-known/openid-configuration`,
+    /// fetched through `jwksCluster`) instead of setting `jwksUri`. Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc_discovery: Option<bool>,
+}
+
+/// One place a token may be found: exactly one of `header`, `cookie`, `query`; `prefix`
+/// only with `header` (matched case-insensitively, e.g. `"Bearer "`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TokenSource {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
 }
 
 /// One API: a set of operations served under some hosts and a base path.
@@ -212,6 +249,11 @@ pub struct MediaSpec {
     /// Root in [`FilterConfig::schemas`]; absent: only the media type is checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<crate::schema::NodeId>,
+    /// `application/x-www-form-urlencoded` only: the shape of each declared property, so
+    /// field values are coerced like query parameters before the schema check.
+    /// Undeclared fields stay strings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub form: Vec<(String, crate::params::Shape)>,
 }
 
 /// The per-operation policy slots. Each is filled in by the feature that enforces it.

@@ -1,12 +1,18 @@
 //! Per-request decisions, independent of the host: the glue reads the request, asks the
 //! engine, and applies the answer.
 
+use std::collections::HashMap;
+
 use crate::compiled::CompiledConfig;
+use crate::config::{RequestSpec, ValidationMode};
 use crate::host::{Host, LogLevel};
-use crate::metrics::{Metrics, RequestKey, RequestResult};
-use crate::problem::{LocalReply, Problem};
+use crate::metrics::{tagged_name, Metrics, RequestKey, RequestResult};
+use crate::params::RawRequest;
+use crate::problem::{FieldError, LocalReply, Problem};
 use crate::request_id::RequestIds;
 use crate::router::RouteMatch;
+use crate::schema::Limits;
+use crate::validation::{self, BodyOutcome, BodyPlan, BodyRefusal};
 
 /// Longest client-supplied request id kept; longer or odd ones are replaced.
 const MAX_REQUEST_ID: usize = 128;
@@ -16,6 +22,8 @@ const MAX_REQUEST_ID: usize = 128;
 pub struct VmState {
     pub metrics: Metrics,
     pub ids: RequestIds,
+    /// `gatehouse_validation_total` counter ids by (api, operation, violation).
+    validation_counters: HashMap<(usize, usize, bool), Option<u32>>,
 }
 
 impl VmState {
@@ -24,6 +32,7 @@ impl VmState {
         Self {
             metrics: Metrics::default(),
             ids: RequestIds::new(seed),
+            validation_counters: HashMap::new(),
         }
     }
 }
@@ -238,6 +247,361 @@ fn acceptable_request_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= MAX_REQUEST_ID && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
+/// The validation step of a routed request, after its headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Validation {
+    /// Nothing (more) to check: let the request go.
+    Continue,
+    /// Buffer the body, then call [`on_request_body`].
+    Body(PendingBody),
+    /// Answer it here.
+    Reply(LocalReply),
+}
+
+/// A body being buffered for validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingBody {
+    pub api: usize,
+    pub operation: usize,
+    /// Index of the matched media type in the operation's body content.
+    pub media: usize,
+    /// Bodies above this many bytes are refused (413).
+    pub max_bytes: u32,
+    pub request_id: String,
+    pub path: String,
+}
+
+/// The request spec and mode of a matched operation, when it is validated at all.
+#[must_use]
+pub fn validation_for<'c>(
+    config: &'c CompiledConfig,
+    matched: &Matched,
+) -> Option<(&'c RequestSpec, ValidationMode)> {
+    let mode = config
+        .router
+        .apis
+        .get(matched.api)?
+        .operations
+        .get(matched.operation)?
+        .policies
+        .validation
+        .as_ref()
+        .map_or(ValidationMode::Off, |v| v.mode);
+    if mode == ValidationMode::Off {
+        return None;
+    }
+    let request = config
+        .source
+        .apis
+        .get(matched.api)?
+        .operations
+        .get(matched.operation)?
+        .request
+        .as_ref()?;
+    Some((request, mode))
+}
+
+/// Validates parameters and plans the body of a routed request. `headers` are the request
+/// headers with lower-case names; `end_of_stream`: the request has no body.
+pub fn on_request_validation(
+    config: &CompiledConfig,
+    state: &mut VmState,
+    host: &dyn Host,
+    forward: &Forward<'_>,
+    path: &str,
+    headers: &[(String, String)],
+    end_of_stream: bool,
+) -> Validation {
+    let Some(matched) = &forward.matched else {
+        return Validation::Continue;
+    };
+    let Some((spec, mode)) = validation_for(config, matched) else {
+        return Validation::Continue;
+    };
+    let program = config.source.schemas.as_ref();
+    let limits = Limits::default();
+    let query = path.split_once('?').map_or("", |(_, q)| q);
+    let query = query.split('#').next().unwrap_or_default();
+    let raw = RawRequest {
+        path_params: &matched.params,
+        query,
+        headers,
+    };
+    let ctx = Ctx {
+        config,
+        host,
+        api: matched.api,
+        operation: matched.operation,
+        mode,
+        request_id: &forward.request_id,
+        path,
+    };
+    let errors = validation::validate_parameters(program, spec, &raw, &limits);
+    if !errors.is_empty() {
+        return ctx.violation(state, Refusal::Invalid(errors));
+    }
+    let Some(body) = &spec.body else {
+        ctx.count(state, false);
+        return Validation::Continue;
+    };
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let content_length = header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+    match validation::plan_body(body, header("content-type"), content_length, end_of_stream) {
+        Ok(BodyPlan::Skip) => {
+            ctx.count(state, false);
+            Validation::Continue
+        }
+        Ok(BodyPlan::Buffer { media, max }) => Validation::Body(PendingBody {
+            api: matched.api,
+            operation: matched.operation,
+            media,
+            max_bytes: max,
+            request_id: forward.request_id.clone(),
+            path: path.to_owned(),
+        }),
+        Err(refusal) => ctx.violation(state, Refusal::Body(refusal)),
+    }
+}
+
+/// The body grew past the limit while buffering: 413 (enforce) or let it go (report).
+pub fn on_request_body_too_large(
+    config: &CompiledConfig,
+    state: &mut VmState,
+    host: &dyn Host,
+    pending: &PendingBody,
+) -> Validation {
+    match pending_ctx(config, host, pending) {
+        Some(ctx) => ctx.violation(
+            state,
+            Refusal::Body(BodyRefusal::TooLarge {
+                max: pending.max_bytes,
+            }),
+        ),
+        None => Validation::Continue,
+    }
+}
+
+/// Validates the complete, buffered body.
+pub fn on_request_body(
+    config: &CompiledConfig,
+    state: &mut VmState,
+    host: &dyn Host,
+    pending: &PendingBody,
+    body: &[u8],
+) -> Validation {
+    let Some(ctx) = pending_ctx(config, host, pending) else {
+        return Validation::Continue;
+    };
+    if body.len() > pending.max_bytes as usize {
+        return ctx.violation(
+            state,
+            Refusal::Body(BodyRefusal::TooLarge {
+                max: pending.max_bytes,
+            }),
+        );
+    }
+    let spec = config
+        .source
+        .apis
+        .get(pending.api)
+        .and_then(|a| a.operations.get(pending.operation))
+        .and_then(|o| o.request.as_ref())
+        .and_then(|r| r.body.as_ref());
+    let Some(spec) = spec else {
+        return Validation::Continue;
+    };
+    let Some(media) = spec.content.get(pending.media) else {
+        return Validation::Continue;
+    };
+    let outcome = validation::validate_body(
+        config.source.schemas.as_ref(),
+        spec,
+        media,
+        body,
+        &Limits::default(),
+    );
+    match outcome {
+        BodyOutcome::Valid => {
+            ctx.count(state, false);
+            Validation::Continue
+        }
+        BodyOutcome::Missing => ctx.violation(state, Refusal::Body(BodyRefusal::Missing)),
+        BodyOutcome::Malformed(detail) => ctx.violation(state, Refusal::Malformed(detail)),
+        BodyOutcome::Invalid(errors) => ctx.violation(state, Refusal::Invalid(errors)),
+    }
+}
+
+fn pending_ctx<'a>(
+    config: &'a CompiledConfig,
+    host: &'a dyn Host,
+    pending: &'a PendingBody,
+) -> Option<Ctx<'a>> {
+    let matched = Matched {
+        api: pending.api,
+        operation: pending.operation,
+        params: Vec::new(),
+    };
+    let (_, mode) = validation_for(config, &matched)?;
+    Some(Ctx {
+        config,
+        host,
+        api: pending.api,
+        operation: pending.operation,
+        mode,
+        request_id: &pending.request_id,
+        path: &pending.path,
+    })
+}
+
+enum Refusal {
+    Invalid(Vec<FieldError>),
+    Body(BodyRefusal),
+    Malformed(String),
+}
+
+struct Ctx<'a> {
+    config: &'a CompiledConfig,
+    host: &'a dyn Host,
+    api: usize,
+    operation: usize,
+    mode: ValidationMode,
+    request_id: &'a str,
+    path: &'a str,
+}
+
+impl Ctx<'_> {
+    fn names(&self) -> (&str, &str) {
+        let api = self.config.router.apis.get(self.api);
+        (
+            api.map_or("-", |a| a.name.as_str()),
+            api.and_then(|a| a.operations.get(self.operation))
+                .map_or("-", |o| o.operation_id.as_str()),
+        )
+    }
+
+    /// Counts `gatehouse_validation_total{api,operation,result}`.
+    fn count(&self, state: &mut VmState, violation: bool) {
+        let (api, operation) = self.names();
+        let host = self.host;
+        let id = *state
+            .validation_counters
+            .entry((self.api, self.operation, violation))
+            .or_insert_with(|| {
+                host.define_counter(&tagged_name(
+                    "gatehouse_validation_total",
+                    &[
+                        ("api", api),
+                        ("operation", operation),
+                        ("result", if violation { "violation" } else { "ok" }),
+                    ],
+                ))
+            });
+        if let Some(id) = id {
+            host.increment_counter(id, 1);
+        }
+    }
+
+    fn violation(&self, state: &mut VmState, refusal: Refusal) -> Validation {
+        self.count(state, true);
+        let (status, slug, title, detail, errors) = match refusal {
+            Refusal::Invalid(errors) => (
+                400,
+                "validation",
+                "Bad Request",
+                format!(
+                    "the request does not match the API description: {} violation{}",
+                    errors.len(),
+                    if errors.len() == 1 { "" } else { "s" }
+                ),
+                errors,
+            ),
+            Refusal::Body(BodyRefusal::Missing) => (
+                400,
+                "validation",
+                "Bad Request",
+                "the request body is required".to_owned(),
+                vec![FieldError {
+                    location: "body",
+                    pointer: String::new(),
+                    keyword: "required",
+                    message: "the request body is required".to_owned(),
+                }],
+            ),
+            Refusal::Body(BodyRefusal::Unsupported { got, declared }) => (
+                415,
+                "unsupported-media-type",
+                "Unsupported Media Type",
+                format!(
+                    "content type {:?} is not accepted; declared: {declared}",
+                    if got.is_empty() {
+                        "(none)"
+                    } else {
+                        got.as_str()
+                    }
+                ),
+                Vec::new(),
+            ),
+            Refusal::Body(BodyRefusal::TooLarge { max }) => (
+                413,
+                "body-too-large",
+                "Content Too Large",
+                format!("the request body is larger than {max} bytes"),
+                Vec::new(),
+            ),
+            Refusal::Malformed(detail) => {
+                (400, "malformed-body", "Bad Request", detail, Vec::new())
+            }
+        };
+        let (api, operation) = self.names();
+        let summary = errors
+            .first()
+            .map(|e| format!(" first: {} {:?} {}", e.location, e.pointer, e.keyword))
+            .unwrap_or_default();
+        if self.mode == ValidationMode::Report {
+            self.host.log(
+                LogLevel::Warn,
+                &format!(
+                    "request_id={} api={api} operation={operation} validation (report) {status} {slug}: {detail}{summary}",
+                    self.request_id
+                ),
+            );
+            return Validation::Continue;
+        }
+        self.host.log(
+            LogLevel::Info,
+            &format!(
+                "request_id={} api={api} operation={operation} rejected {status} {slug}: {detail}{summary}",
+                self.request_id
+            ),
+        );
+        let extra = if status == 415 {
+            let declared = detail
+                .rsplit_once("declared: ")
+                .map_or("", |(_, d)| d)
+                .to_owned();
+            vec![("accept-post".to_owned(), declared)]
+        } else {
+            Vec::new()
+        };
+        let settings = &self.config.source.settings;
+        Validation::Reply(
+            Problem::new(status, slug, title, &detail, self.request_id)
+                .with_instance(self.path)
+                .with_errors(errors)
+                .into_reply(&settings.request_id_header, extra),
+        )
+    }
+}
+
 #[cfg(test)]
 #[path = "engine_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "validation_engine_tests.rs"]
+mod validation_tests;

@@ -15,7 +15,7 @@ use proxy_wasm::types::{
 };
 
 use crate::compiled::CompiledConfig;
-use crate::engine::{self, Decision, RequestHead, VmState};
+use crate::engine::{self, Decision, PendingBody, RequestHead, Validation, VmState};
 use crate::host::{Host, LogLevel, SharedDataError};
 use crate::problem::{LocalReply, Problem};
 
@@ -100,7 +100,11 @@ impl RootContext for Root {
                 return false;
             }
         };
-        match CompiledConfig::from_json(&bytes) {
+        let compiled = CompiledConfig::from_json(&bytes).and_then(|config| {
+            crate::validation::check_config(&config.source)?;
+            Ok(config)
+        });
+        match compiled {
             Ok(config) => {
                 let operations: usize = config.router.apis.iter().map(|a| a.operations.len()).sum();
                 WasmHost.log(
@@ -129,6 +133,7 @@ impl RootContext for Root {
         Some(Box::new(Exchange {
             config,
             state: Rc::clone(&self.state),
+            pending: None,
         }))
     }
 
@@ -141,6 +146,30 @@ impl RootContext for Root {
 struct Exchange {
     config: Rc<CompiledConfig>,
     state: Rc<RefCell<VmState>>,
+    /// Set while the request body is buffered for validation.
+    pending: Option<PendingBody>,
+}
+
+impl Exchange {
+    /// Applies a validation step of the body phase: `Pause` while buffering (the host
+    /// buffers) or after a local reply.
+    fn apply(&mut self, validation: Validation) -> Action {
+        match validation {
+            Validation::Continue => {
+                self.pending = None;
+                Action::Continue
+            }
+            Validation::Body(pending) => {
+                self.pending = Some(pending);
+                Action::Pause
+            }
+            Validation::Reply(reply) => {
+                self.pending = None;
+                send(&reply);
+                Action::Pause
+            }
+        }
+    }
 }
 
 impl Context for Exchange {}
@@ -161,7 +190,7 @@ fn send(reply: &LocalReply) {
 }
 
 impl HttpContext for Exchange {
-    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         let settings = &self.config.source.settings;
         let method = request_header(":method").unwrap_or_default();
         let path = request_header(":path").unwrap_or_default();
@@ -204,12 +233,69 @@ impl HttpContext for Exchange {
                         Some(&forward.request_id),
                     );
                 }
-                Action::Continue
+                // Operations without a request spec (or with validation off) cost nothing
+                // more: no header map copy, no body buffering.
+                let validated = forward
+                    .matched
+                    .as_ref()
+                    .is_some_and(|m| engine::validation_for(&self.config, m).is_some());
+                if !validated {
+                    return Action::Continue;
+                }
+                let headers = hostcalls::get_map(requests).unwrap_or_default();
+                let config = Rc::clone(&self.config);
+                let step = engine::on_request_validation(
+                    &config,
+                    &mut state,
+                    &WasmHost,
+                    &forward,
+                    &path,
+                    &headers,
+                    end_of_stream,
+                );
+                drop(state);
+                match step {
+                    // Headers go on: a paused header phase would never see the body (the
+                    // host turns a header pause into "stop all", proxy-wasm-cpp-host#143),
+                    // so the body is held back in `on_http_request_body` instead and the
+                    // upstream sees the headers first (docs/validation.md).
+                    Validation::Body(pending) => {
+                        self.pending = Some(pending);
+                        Action::Continue
+                    }
+                    other => self.apply(other),
+                }
             }
             Decision::Reply(reply) => {
                 send(&reply);
                 Action::Pause
             }
         }
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let Some(pending) = self.pending.clone() else {
+            return Action::Continue;
+        };
+        let config = Rc::clone(&self.config);
+        let Ok(mut state) = self.state.try_borrow_mut() else {
+            return Action::Continue;
+        };
+        // `body_size` is everything buffered so far: refuse as soon as it passes the limit.
+        if body_size > pending.max_bytes as usize {
+            let step = engine::on_request_body_too_large(&config, &mut state, &WasmHost, &pending);
+            drop(state);
+            return self.apply(step);
+        }
+        if !end_of_stream {
+            return Action::Pause;
+        }
+        let body = hostcalls::get_buffer(BufferType::HttpRequestBody, 0, body_size)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let step = engine::on_request_body(&config, &mut state, &WasmHost, &pending, &body);
+        drop(state);
+        self.apply(step)
     }
 }

@@ -39,4 +39,41 @@ pub trait Host {
 
     /// Writes a shared-data key; with `cas`, only if nobody wrote it since that token.
     fn set_shared(&self, key: &str, value: &[u8], cas: Option<u32>) -> Result<(), SharedDataError>;
+
+    /// Verifies a signature natively (Envoy's `verify_signature` foreign function):
+    /// `hash` is `sha256`/`sha384`/`sha512`, `spki_der` the public key as
+    /// SubjectPublicKeyInfo DER, `signature` in the host's encoding (RSA as is, ECDSA DER).
+    /// `Some(valid)` decides; `None` (the default): not available here, the core falls back
+    /// to pure Rust.
+    fn verify_signature(
+        &self,
+        hash: &str,
+        spki_der: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Option<bool> {
+        let _ = (hash, spki_der, message, signature);
+        None
+    }
+
+    /// Starts an HTTP call (`dispatch_http_call`) to `upstream` (an Envoy cluster name or
+    /// `host:port`). Returns the call's token, matched against the response callback;
+    /// `None` (the default) when the call could not be started.
+    fn http_call(&self, request: &HttpCall<'_>) -> Option<u32> {
+        let _ = request;
+        None
+    }
+}
+
+/// An outgoing HTTP call, as [`Host::http_call`] takes it.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpCall<'a> {
+    pub upstream: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub authority: &'a str,
+    /// Extra headers (`:method`, `:path`, `:authority` come from the fields above).
+    pub headers: &'a [(&'a str, &'a str)],
+    pub body: Option<&'a [u8]>,
+    pub timeout_ms: u64,
 }

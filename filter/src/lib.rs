@@ -5,10 +5,13 @@
 //! tests and inside Envoy (or any proxy-wasm host) unchanged. The controller links this
 //! crate as an rlib to compile configurations with the very code the filter runs.
 
+pub mod auth;
 pub mod compiled;
 pub mod config;
 pub mod engine;
+pub mod foreign;
 pub mod host;
+pub mod jwks_sync;
 pub mod jwt;
 pub mod metrics;
 pub mod params;
@@ -16,6 +19,7 @@ pub mod problem;
 pub mod request_id;
 pub mod router;
 pub mod schema;
+pub mod validation;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -25,6 +25,23 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
     pub request_id: String,
+    /// Validation violations (`type` `.../validation`), one per problem found.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// One violation in a validation problem: where (`in` and a JSON pointer), which keyword
+/// failed and why. Never carries the value of a sensitive parameter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// `path`, `query`, `header`, `cookie` or `body`.
+    #[serde(rename = "in")]
+    pub location: &'static str,
+    /// For parameters `/<name>` (plus the pointer inside the value); for bodies a JSON
+    /// pointer into the body (`""`: the whole body).
+    pub pointer: String,
+    pub keyword: &'static str,
+    pub message: String,
 }
 
 impl Problem {
@@ -44,7 +61,14 @@ impl Problem {
             detail: truncate(detail),
             instance: None,
             request_id: request_id.to_owned(),
+            errors: Vec::new(),
         }
+    }
+
+    #[must_use]
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
     }
 
     #[must_use]

@@ -27,6 +27,60 @@ pub const MAX_TOKEN_BYTES_LIMIT: u32 = 64 * 1024;
 pub const MAX_LEEWAY_SECONDS: u64 = 86_400;
 /// Longest forwarded claim header value; longer values are not forwarded.
 pub const MAX_FORWARDED_VALUE_BYTES: usize = 4096;
+/// Default interval between JWKS fetches, seconds.
+pub const DEFAULT_JWKS_REFRESH_SECONDS: u64 = 600;
+/// Default longest age of a verified-token cache entry, seconds.
+pub const DEFAULT_TOKEN_CACHE_MAX_AGE_SECONDS: u64 = 300;
+/// Most token sources per provider, and most extra JWKS request headers.
+pub const MAX_TOKEN_SOURCES: usize = 8;
+pub const MAX_JWKS_HEADERS: usize = 16;
+
+/// Where a provider's token is looked for (compiled `tokenSources` entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    /// A request header (lower-case name); with a prefix (`"Bearer "`, compared
+    /// case-insensitively) the token is what follows it.
+    Header {
+        name: String,
+        prefix: Option<String>,
+    },
+    /// A cookie, by exact name.
+    Cookie(String),
+    /// A query parameter, by exact name.
+    Query(String),
+}
+
+impl TokenSource {
+    /// The default source: `Authorization: Bearer <token>`.
+    #[must_use]
+    pub fn bearer() -> TokenSource {
+        TokenSource::Header {
+            name: "authorization".to_owned(),
+            prefix: Some("Bearer ".to_owned()),
+        }
+    }
+}
+
+/// `jwksUri` split for an HTTP callout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwksEndpoint {
+    /// Upstream (`jwksCluster`): an Envoy cluster name or `host:port`.
+    pub upstream: String,
+    /// The full URI as configured (`jwksUri`, or the discovery document's URI): also
+    /// the identity of the fetched keys in shared data.
+    pub uri: String,
+    /// `:authority` of the request (host and port of the URI).
+    pub authority: String,
+    /// `:path` of the request (path and query of the URI).
+    pub path: String,
+    /// Extra request headers (`jwksHeaders`).
+    pub headers: Vec<(String, String)>,
+    /// Seconds between fetches.
+    pub refresh_seconds: u64,
+    /// `uri`, `authority` and `path` name the OIDC discovery document; the JWKS location
+    /// is its `jwks_uri`.
+    pub discovery: bool,
+}
 
 /// A successfully verified token.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +126,10 @@ pub struct JwtProvider {
     required_claims: Vec<ClaimRule>,
     forward_claims: Vec<(String, String)>,
     forward_payload_header: Option<String>,
+    token_sources: Vec<TokenSource>,
+    forward_token: bool,
+    jwks_endpoint: Option<JwksEndpoint>,
+    token_cache_max_age: u64,
 }
 
 impl JwtProvider {
@@ -99,6 +157,36 @@ impl JwtProvider {
     #[must_use]
     pub fn jwks_source(&self) -> Option<(&str, &str)> {
         Some((self.jwks_uri.as_deref()?, self.jwks_cluster.as_deref()?))
+    }
+
+    /// Where the JWKS is fetched from, when `jwksUri` is set.
+    #[must_use]
+    pub fn jwks_endpoint(&self) -> Option<&JwksEndpoint> {
+        self.jwks_endpoint.as_ref()
+    }
+
+    /// Where tokens of this provider are looked for, in order.
+    #[must_use]
+    pub fn token_sources(&self) -> &[TokenSource] {
+        &self.token_sources
+    }
+
+    /// False when the token must be removed before the request goes upstream.
+    #[must_use]
+    pub fn forward_token(&self) -> bool {
+        self.forward_token
+    }
+
+    /// Longest accepted token, bytes.
+    #[must_use]
+    pub fn max_token_bytes(&self) -> usize {
+        self.max_token_bytes
+    }
+
+    /// Longest age of a verified-token cache entry, seconds (0: not cached).
+    #[must_use]
+    pub fn token_cache_max_age(&self) -> u64 {
+        self.token_cache_max_age
     }
 
     /// Parses a fetched JWKS document with this provider's limits (`allowJwksOctKeys`).
@@ -163,26 +251,32 @@ impl JwtProvider {
     ///
     /// With a `kid`: keys with that `kid`, then keys without any `kid` (as Envoy does).
     /// Without: every key. Only keys usable with `alg` are kept.
-    fn candidates(&self, alg: Algorithm, kid: Option<&str>) -> Result<Vec<&Jwk>, Reason> {
-        let sets = [&self.static_keys, &self.remote_keys];
+    fn candidates<'a>(
+        &'a self,
+        alg: Algorithm,
+        kid: Option<&str>,
+        fetched: Option<&'a Jwks>,
+    ) -> Result<Vec<&'a Jwk>, Reason> {
+        let mut sets: Vec<&Jwks> = vec![&self.static_keys, &self.remote_keys];
+        sets.extend(fetched);
         let mut out: Vec<&Jwk> = Vec::new();
         let mut kid_matched = false;
         match kid {
             Some(kid) => {
-                for set in sets {
+                for set in &sets {
                     for k in set.with_kid(kid) {
                         kid_matched = true;
                         consider(k, alg, &mut out);
                     }
                 }
-                for set in sets {
+                for set in &sets {
                     for k in set.without_kid() {
                         consider(k, alg, &mut out);
                     }
                 }
             }
             None => {
-                for set in sets {
+                for set in &sets {
                     for k in set.keys() {
                         consider(k, alg, &mut out);
                     }
@@ -314,8 +408,18 @@ impl JwtProvider {
             (Some(_), None) => {
                 return Err(ConfigError::at(at("jwksCluster"), "required with jwksUri"))
             }
+            (None, Some(_)) if p.oidc_discovery == Some(true) => {}
             (None, Some(_)) => {
-                return Err(ConfigError::at(at("jwksUri"), "required with jwksCluster"))
+                return Err(ConfigError::at(
+                    at("jwksUri"),
+                    "required with jwksCluster (or set oidcDiscovery)",
+                ))
+            }
+            (None, None) if p.oidc_discovery == Some(true) => {
+                return Err(ConfigError::at(
+                    at("jwksCluster"),
+                    "required with oidcDiscovery",
+                ))
             }
             (None, None) => {
                 if keys.is_empty() {
@@ -371,6 +475,97 @@ impl JwtProvider {
             }
         }
 
+        let token_sources = compile_sources(p, &at)?;
+        if p.oidc_discovery == Some(true) && p.jwks_uri.is_some() {
+            return Err(ConfigError::at(
+                at("oidcDiscovery"),
+                "set either jwksUri or oidcDiscovery",
+            ));
+        }
+        let discovery_uri = match p.oidc_discovery {
+            Some(true) => Some(format!(
+                "{}/.well-known/openid-configuration",
+                p.issuer.trim_end_matches('/')
+            )),
+            _ => None,
+        };
+        let jwks_endpoint = match (
+            p.jwks_uri.as_ref().or(discovery_uri.as_ref()),
+            &p.jwks_cluster,
+        ) {
+            (Some(uri), Some(cluster)) => {
+                let (authority, path) = split_uri(uri).ok_or_else(|| {
+                    if discovery_uri.is_some() {
+                        ConfigError::at(
+                            at("issuer"),
+                            "oidcDiscovery needs an http(s)://host/path issuer",
+                        )
+                    } else {
+                        ConfigError::at(at("jwksUri"), "expected http(s)://host/path")
+                    }
+                })?;
+                let refresh_seconds = p
+                    .jwks_refresh_seconds
+                    .unwrap_or(DEFAULT_JWKS_REFRESH_SECONDS);
+                if !(30..=86_400).contains(&refresh_seconds) {
+                    return Err(ConfigError::at(
+                        at("jwksRefreshSeconds"),
+                        "must be between 30 and 86400",
+                    ));
+                }
+                let mut headers = Vec::new();
+                for (name, value) in p.jwks_headers.iter().flatten() {
+                    let pointer = format!("{}/{}", at("jwksHeaders"), escape(name));
+                    if !is_header_name(name) || name == "host" || name == "content-length" {
+                        return Err(ConfigError::at(
+                            pointer,
+                            "not a valid lower-case header name (host and content-length are set by the proxy)",
+                        ));
+                    }
+                    if value.bytes().any(|b| b.is_ascii_control()) || value.len() > 4096 {
+                        return Err(ConfigError::at(
+                            pointer,
+                            "value must be printable and at most 4096 bytes",
+                        ));
+                    }
+                    headers.push((name.clone(), value.clone()));
+                }
+                if headers.len() > MAX_JWKS_HEADERS {
+                    return Err(ConfigError::at(
+                        at("jwksHeaders"),
+                        format!("at most {MAX_JWKS_HEADERS} headers"),
+                    ));
+                }
+                Some(JwksEndpoint {
+                    discovery: discovery_uri.is_some(),
+                    upstream: cluster.clone(),
+                    uri: uri.clone(),
+                    authority,
+                    path,
+                    headers,
+                    refresh_seconds,
+                })
+            }
+            _ => {
+                if p.jwks_refresh_seconds.is_some() || p.jwks_headers.is_some() {
+                    return Err(ConfigError::at(
+                        at("jwksUri"),
+                        "jwksRefreshSeconds and jwksHeaders need jwksUri",
+                    ));
+                }
+                None
+            }
+        };
+        let token_cache_max_age = p
+            .token_cache_max_age_seconds
+            .unwrap_or(DEFAULT_TOKEN_CACHE_MAX_AGE_SECONDS);
+        if token_cache_max_age > 86_400 {
+            return Err(ConfigError::at(
+                at("tokenCacheMaxAgeSeconds"),
+                "at most 86400",
+            ));
+        }
+
         Ok(JwtProvider {
             name: p.name.clone(),
             issuer: p.issuer.clone(),
@@ -390,8 +585,120 @@ impl JwtProvider {
             required_claims,
             forward_claims,
             forward_payload_header: p.forward_payload_header.clone(),
+            token_sources,
+            forward_token: p.forward_token.unwrap_or(true),
+            jwks_endpoint,
+            token_cache_max_age,
         })
     }
+}
+
+fn compile_sources(
+    p: &Provider,
+    at: &dyn Fn(&str) -> String,
+) -> Result<Vec<TokenSource>, ConfigError> {
+    let Some(list) = &p.token_sources else {
+        return Ok(vec![TokenSource::bearer()]);
+    };
+    if list.is_empty() || list.len() > MAX_TOKEN_SOURCES {
+        return Err(ConfigError::at(
+            at("tokenSources"),
+            format!("list 1 to {MAX_TOKEN_SOURCES} sources"),
+        ));
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for (i, s) in list.iter().enumerate() {
+        let pointer = |field: &str| format!("{}/{i}/{field}", at("tokenSources"));
+        let source = match (&s.header, &s.cookie, &s.query) {
+            (Some(name), None, None) => {
+                if !is_header_name(name) {
+                    return Err(ConfigError::at(
+                        pointer("header"),
+                        "not a valid lower-case header name",
+                    ));
+                }
+                if let Some(prefix) = &s.prefix {
+                    if prefix.is_empty()
+                        || prefix.len() > 64
+                        || !prefix.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+                    {
+                        return Err(ConfigError::at(
+                            pointer("prefix"),
+                            "1 to 64 printable ASCII characters",
+                        ));
+                    }
+                }
+                TokenSource::Header {
+                    name: name.clone(),
+                    prefix: s.prefix.clone(),
+                }
+            }
+            (None, Some(name), None) if s.prefix.is_none() => {
+                if !is_token(name) {
+                    return Err(ConfigError::at(
+                        pointer("cookie"),
+                        "not a valid cookie name",
+                    ));
+                }
+                TokenSource::Cookie(name.clone())
+            }
+            (None, None, Some(name)) if s.prefix.is_none() => {
+                if name.is_empty()
+                    || name.len() > 256
+                    || !name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+                {
+                    return Err(ConfigError::at(
+                        pointer("query"),
+                        "1 to 256 unreserved characters (letters, digits, - . _ ~)",
+                    ));
+                }
+                TokenSource::Query(name.clone())
+            }
+            _ => {
+                return Err(ConfigError::at(
+                    format!("{}/{i}", at("tokenSources")),
+                    "exactly one of header, cookie or query (prefix only with header)",
+                ))
+            }
+        };
+        out.push(source);
+    }
+    Ok(out)
+}
+
+/// RFC 9110 token (cookie names), 1 to 256 characters.
+fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 256
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Splits `http(s)://authority/path?query` into authority and path (`/` when empty).
+#[must_use]
+pub fn split_uri(uri: &str) -> Option<(String, String)> {
+    if uri.len() > 2048 || uri.bytes().any(|b| !b.is_ascii_graphic()) || uri.contains('#') {
+        return None;
+    }
+    let rest = uri
+        .strip_prefix("https://")
+        .or_else(|| uri.strip_prefix("http://"))?;
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) => (rest.get(..i)?, rest.get(i..)?),
+        None => (rest, "/"),
+    };
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let path = if path.starts_with('?') {
+        format!("/{path}")
+    } else {
+        path.to_owned()
+    };
+    Some((authority.to_owned(), path))
 }
 
 fn consider<'k>(key: &'k Jwk, alg: Algorithm, out: &mut Vec<&'k Jwk>) {
@@ -421,6 +728,9 @@ pub struct ProviderSet {
     /// The largest `maxTokenBytes` of all providers: the bound applied before the issuer
     /// (and so the provider) is known.
     max_token_bytes: usize,
+    /// Digest of the providers' configuration: verified-token cache entries written under
+    /// another configuration are not trusted.
+    fingerprint: [u8; 8],
 }
 
 impl ProviderSet {
@@ -448,7 +758,33 @@ impl ProviderSet {
             set.max_token_bytes = set.max_token_bytes.max(compiled.max_token_bytes);
             set.providers.push(compiled);
         }
+        if !providers.is_empty() {
+            use sha2::Digest;
+            let bytes = serde_json::to_vec(providers).unwrap_or_default();
+            let digest = sha2::Sha256::digest(&bytes);
+            for (dst, src) in set.fingerprint.iter_mut().zip(digest.iter()) {
+                *dst = *src;
+            }
+        }
         Ok(set)
+    }
+
+    /// Digest of the providers' configuration (changes when any provider field does).
+    #[must_use]
+    pub fn fingerprint(&self) -> [u8; 8] {
+        self.fingerprint
+    }
+
+    /// Position of a provider in configuration order.
+    #[must_use]
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
+    /// The largest `maxTokenBytes` of all providers.
+    #[must_use]
+    pub fn max_token_bytes(&self) -> usize {
+        self.max_token_bytes
     }
 
     #[must_use]
@@ -524,6 +860,23 @@ impl ProviderSet {
         now: u64,
         verifier: &dyn SignatureVerifier,
     ) -> Result<Verified, JwtError> {
+        self.verify_with_fetched(token, now, verifier, &[])
+    }
+
+    /// [`ProviderSet::verify_with`], with keys fetched at run time kept outside the set:
+    /// `fetched[i]` holds extra keys of provider `i` (configuration order; missing entries
+    /// are empty). This is how each VM's JWKS sync supplies the keys it loaded from shared
+    /// data without mutating the (shared, immutable) compiled configuration.
+    ///
+    /// # Errors
+    /// Why the token is refused; `provider` is set once the issuer is known.
+    pub fn verify_with_fetched(
+        &self,
+        token: &str,
+        now: u64,
+        verifier: &dyn SignatureVerifier,
+        fetched: &[Jwks],
+    ) -> Result<Verified, JwtError> {
         let limits = TokenLimits {
             max_token_bytes: if self.providers.is_empty() {
                 DEFAULT_MAX_TOKEN_BYTES
@@ -536,8 +889,13 @@ impl ProviderSet {
         let issuer = token::issuer(&parsed.claims)
             .map_err(JwtError::new)?
             .ok_or_else(|| JwtError::new(Reason::UnknownIssuer))?;
+        let index = *self
+            .by_issuer
+            .get(issuer)
+            .ok_or_else(|| JwtError::new(Reason::UnknownIssuer))?;
         let provider = self
-            .by_issuer(issuer)
+            .providers
+            .get(index)
             .ok_or_else(|| JwtError::new(Reason::UnknownIssuer))?;
         let fail = |reason| JwtError::for_provider(reason, &provider.name);
 
@@ -553,7 +911,9 @@ impl ProviderSet {
             .check(&parsed.claims, now)
             .map_err(fail)?;
         let kid = parsed.header.kid;
-        let candidates = provider.candidates(alg, kid.as_deref()).map_err(fail)?;
+        let candidates = provider
+            .candidates(alg, kid.as_deref(), fetched.get(index))
+            .map_err(fail)?;
         let input = parsed.signing_input.as_bytes();
         let valid = candidates
             .into_iter()

@@ -64,6 +64,10 @@ Try:
   curl -si -X PATCH $base/v1/pets     # 405 with Allow
   curl -si $base/v1/pets/..%2Fadmin   # 400 malformed path
   curl -s $base/legacy/anything       # non-strict API: passes through
+  curl -s "$base/v1/pets?limit=ten"   # 400 problem+json: limit must be an integer (pointer /limit)
+  curl -s -X POST $base/v1/pets -H 'content-type: application/json' -d '{"name": 7}'
+                                      # 400: every body violation with its JSON pointer
+  curl -si -X POST $base/v1/pets -H 'content-type: text/plain' -d hi   # 415
   curl -s http://127.0.0.1:$ADMIN_PORT/stats/prometheus | grep gatehouse_requests_total
 
 Edit $DEMO_DIR/petstore.yaml (add an operation, flip strict) and repeat a request:

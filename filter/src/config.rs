@@ -42,6 +42,22 @@ pub struct Settings {
     /// Any incoming copy is removed first so clients cannot spoof it.
     #[serde(default = "default_operation_header")]
     pub operation_header: String,
+    /// Slots of the shared verified-token cache (`docs/sso.md`, "Verified-token cache"):
+    /// default 1024, 0 disables it, values above 65536 are treated as 65536.
+    #[serde(
+        default = "default_token_cache_slots",
+        skip_serializing_if = "is_default_token_cache_slots"
+    )]
+    pub token_cache_slots: u32,
+}
+
+fn default_token_cache_slots() -> u32 {
+    crate::auth::DEFAULT_CACHE_SLOTS
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_default_token_cache_slots(slots: &u32) -> bool {
+    *slots == default_token_cache_slots()
 }
 
 fn default_request_id_header() -> String {
@@ -57,6 +73,7 @@ impl Default for Settings {
         Self {
             request_id_header: default_request_id_header(),
             operation_header: default_operation_header(),
+            token_cache_slots: default_token_cache_slots(),
         }
     }
 }

@@ -3,8 +3,9 @@
 
 use std::collections::HashMap;
 
+use crate::auth::{self, AuthDecision, AuthRequest, AuthState};
 use crate::compiled::CompiledConfig;
-use crate::config::{RequestSpec, ValidationMode};
+use crate::config::{AuthPolicy, RequestSpec, ValidationMode};
 use crate::host::{Host, LogLevel};
 use crate::metrics::{tagged_name, Metrics, RequestKey, RequestResult};
 use crate::params::RawRequest;
@@ -65,6 +66,13 @@ pub struct Forward<'c> {
     /// copies (clients must never choose the operation a later filter trusts).
     pub operation_tag: Option<&'c str>,
     pub matched: Option<Matched>,
+    /// The auth policy that applies ([`on_request_auth`]): the matched operation's (merged
+    /// with its API's `defaults`), or, for a request a non-strict API passes through
+    /// unmatched, that API's `defaults.auth` (an undocumented path must not skip
+    /// authentication). `None`: no authentication (unmanaged requests, APIs without auth).
+    pub auth: Option<&'c AuthPolicy>,
+    /// Name of the API the request belongs to (the `realm` of auth challenges).
+    pub api_name: Option<&'c str>,
 }
 
 /// What to do with the request.
@@ -97,6 +105,18 @@ pub fn on_request_headers<'c>(
         state
             .metrics
             .count_request(host, (api, op, key.2), api.map_or("-", api_name), op_name);
+        let auth = match (&operation, api.and_then(|a| apis.get(a))) {
+            (Some((_, m)), Some(routed)) => routed
+                .operations
+                .get(m.operation)
+                .and_then(|o| o.policies.auth.as_ref()),
+            // Passed through a non-strict API: its defaults apply.
+            (None, Some(_)) if key.2 == RequestResult::Passthrough => api
+                .and_then(|a| config.source.apis.get(a))
+                .and_then(|a| a.defaults.auth.as_ref()),
+            _ => None,
+        };
+        let api_name = api.and_then(|a| apis.get(a)).map(|a| a.name.as_str());
         let (operation_tag, matched) = match operation {
             Some((tag, matched)) => (Some(tag), Some(matched)),
             None => (None, None),
@@ -106,6 +126,8 @@ pub fn on_request_headers<'c>(
             generated_request_id,
             operation_tag,
             matched,
+            auth,
+            api_name,
         })
     };
 
@@ -185,6 +207,59 @@ pub fn on_request_headers<'c>(
             reject(host, state, config, &request_id, head.path, rejection)
         }
     }
+}
+
+/// True when the policy lets every request in without reading a token: absent, or
+/// explicitly public (`anyOf: []`, or an alternative without requirements).
+#[must_use]
+pub fn auth_is_public(policy: Option<&AuthPolicy>) -> bool {
+    policy.is_none_or(|p| p.any_of.is_empty() || p.any_of.iter().any(|a| a.all_of.is_empty()))
+}
+
+/// The auth phase of a forwarded request, after routing and before validation.
+///
+/// `headers` (lower-case names, every copy) are only read when the policy is not public:
+/// the glue passes an empty slice otherwise and copies no header map
+/// ([`auth_is_public`]). Whatever the outcome, remove [`AuthDecision::strip`] first (the
+/// headers providers forward, so clients cannot spoof them), then set the `forward`
+/// headers (including `:path` / `cookie` rewrites when the token is removed) or answer
+/// the rejection (401 / 403 problem+json with `WWW-Authenticate`).
+pub fn on_request_auth(
+    config: &CompiledConfig,
+    auth: &mut AuthState,
+    host: &dyn Host,
+    forward: &Forward<'_>,
+    path: &str,
+    headers: &[(String, String)],
+) -> AuthDecision {
+    let settings = &config.source.settings;
+    let request = AuthRequest {
+        policy: forward.auth,
+        headers,
+        path,
+        now_ms: host.now_nanos() / 1_000_000,
+        realm: forward.api_name,
+        request_id: &forward.request_id,
+        request_id_header: &settings.request_id_header,
+    };
+    let decision = auth::authenticate(&config.providers, auth, host, &request);
+    if let AuthDecision::Rejected { reply, .. } = &decision {
+        let operation = forward
+            .matched
+            .as_ref()
+            .and_then(|m| config.router.apis.get(m.api)?.operations.get(m.operation))
+            .map_or("-", |o| o.operation_id.as_str());
+        host.log(
+            LogLevel::Info,
+            &format!(
+                "request_id={} api={} operation={operation} rejected {} auth",
+                forward.request_id,
+                forward.api_name.unwrap_or("-"),
+                reply.status
+            ),
+        );
+    }
+    decision
 }
 
 /// A request the filter answers itself.

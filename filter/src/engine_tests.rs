@@ -190,3 +190,208 @@ fn counters_are_defined_once_per_label_set() {
         3
     );
 }
+
+mod auth_wiring {
+    //! The auth phase as the glue drives it: routing picks the policy (operation, API
+    //! defaults on pass-through), `on_request_auth` decides.
+
+    use serde_json::{json, Value};
+
+    use super::super::*;
+    use crate::auth::{AuthDecision, AuthSettings, AuthState};
+    use crate::jwt::fixtures as f;
+    use crate::testing::MockHost;
+
+    /// `secure` (strict): `getPet` needs an idp token with scope `read`, `admin` needs
+    /// scope `admin`, `health` is public (`anyOf: []`), `plain` inherits nothing.
+    /// `legacy` (non-strict): defaults need any idp token; `open` overrides with public.
+    /// `free`: no auth anywhere.
+    fn config() -> CompiledConfig {
+        let mut providers: Value = serde_json::from_str(f::PROVIDERS_JSON).unwrap();
+        providers[0]["forwardClaims"] = json!({"x-user": "sub"});
+        let need = |scopes: &[&str]| json!({"anyOf": [{"allOf": [{"provider": "idp", "scopes": scopes}]}]});
+        let doc = json!({
+            "version": 1,
+            "providers": providers,
+            "apis": [
+                {"name": "default/secure", "hosts": ["secure.test"], "strict": true,
+                 "operations": [
+                    {"operationId": "getPet", "method": "GET", "path": "/pets/{id}",
+                     "policies": {"auth": need(&["read"])}},
+                    {"operationId": "admin", "method": "GET", "path": "/admin",
+                     "policies": {"auth": need(&["admin"])}},
+                    {"operationId": "health", "method": "GET", "path": "/health",
+                     "policies": {"auth": {"anyOf": []}}},
+                    {"operationId": "plain", "method": "GET", "path": "/plain"}
+                 ]},
+                {"name": "default/legacy", "hosts": ["legacy.test"], "strict": false,
+                 "defaults": {"auth": need(&[])},
+                 "operations": [
+                    {"operationId": "old", "method": "GET", "path": "/old"},
+                    {"operationId": "open", "method": "GET", "path": "/open",
+                     "policies": {"auth": {"anyOf": []}}}
+                 ]},
+                {"name": "default/free", "hosts": ["free.test"], "strict": false,
+                 "operations": [{"operationId": "any", "method": "GET", "path": "/any"}]}
+            ]
+        });
+        CompiledConfig::from_json(doc.to_string().as_bytes()).unwrap()
+    }
+
+    struct Run {
+        decision: Option<AuthDecision>,
+        reply: Option<LocalReply>,
+        host: MockHost,
+    }
+
+    fn run(authority: &str, path: &str, headers: &[(&str, &str)]) -> Run {
+        let config = config();
+        let host = MockHost::new();
+        host.now_nanos.set(f::NOW * 1_000_000_000);
+        host.signature_answer.set(None);
+        let mut state = VmState::new(3);
+        let mut auth = AuthState::new(&config.providers, AuthSettings::default(), &host, 9);
+        let head = RequestHead {
+            method: "GET",
+            path,
+            authority,
+            request_id: Some("rid-7"),
+        };
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        match on_request_headers(&config, &mut state, &host, &head) {
+            Decision::Forward(forward) => {
+                let public = auth_is_public(forward.auth);
+                let seen: &[(String, String)] = if public { &[] } else { &headers };
+                let decision = on_request_auth(&config, &mut auth, &host, &forward, path, seen);
+                Run {
+                    decision: Some(decision),
+                    reply: None,
+                    host,
+                }
+            }
+            Decision::Reply(reply) => Run {
+                decision: None,
+                reply: Some(reply),
+                host,
+            },
+        }
+    }
+
+    fn bearer(token: &str) -> String {
+        format!("Bearer {token}")
+    }
+
+    fn rejected(run: &Run) -> (u16, String, Value) {
+        match &run.decision {
+            Some(AuthDecision::Rejected { reply, .. }) => (
+                reply.status,
+                super::header(reply, "www-authenticate")
+                    .unwrap_or_default()
+                    .to_owned(),
+                serde_json::from_slice(&reply.body).unwrap(),
+            ),
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    fn allowed(run: &Run) -> (&[(String, String)], &[String]) {
+        match &run.decision {
+            Some(AuthDecision::Allowed { forward, strip }) => (forward, strip),
+            other => panic!("expected an admission, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn operation_auth_admits_good_tokens_and_forwards_claims() {
+        let token = bearer(f::GOOD_RS256);
+        let r = run("secure.test", "/pets/1", &[("authorization", &token)]);
+        let (forward, strip) = allowed(&r);
+        assert!(forward.contains(&("x-user".to_owned(), "user-1".to_owned())));
+        assert!(strip.iter().any(|s| s == "x-user"));
+        assert_eq!(
+            r.host
+                .counter("provider=.=idp;.;result=.=allowed;.;gatehouse_auth_total"),
+            1
+        );
+    }
+
+    #[test]
+    fn operation_auth_answers_401_and_403_with_challenges() {
+        let r = run("secure.test", "/pets/1", &[]);
+        let (status, challenge, body) = rejected(&r);
+        assert_eq!(status, 401);
+        assert_eq!(challenge, r#"Bearer realm="default/secure""#);
+        assert_eq!(body["requestId"], "rid-7");
+        assert_eq!(body["instance"], "/pets/1");
+        assert!(r
+            .host
+            .logged(crate::host::LogLevel::Info, "rejected 401 auth"));
+
+        let token = bearer(f::EXPIRED);
+        let (status, challenge, _) =
+            rejected(&run("secure.test", "/pets/1", &[("authorization", &token)]));
+        assert_eq!(status, 401);
+        assert!(
+            challenge.contains(r#"error="invalid_token""#),
+            "{challenge}"
+        );
+
+        let token = bearer(f::GOOD_RS256);
+        let (status, challenge, _) =
+            rejected(&run("secure.test", "/admin", &[("authorization", &token)]));
+        assert_eq!(status, 403);
+        assert!(
+            challenge.contains(r#"error="insufficient_scope""#),
+            "{challenge}"
+        );
+    }
+
+    #[test]
+    fn public_operations_read_no_token_but_strip_forwarded_headers() {
+        for path in ["/health", "/plain"] {
+            let r = run(
+                "secure.test",
+                path,
+                &[("authorization", "Bearer garbage"), ("x-user", "root")],
+            );
+            let (forward, strip) = allowed(&r);
+            assert!(forward.is_empty(), "{path}");
+            assert_eq!(strip, ["x-user".to_owned()], "{path}");
+            assert!(r.host.counter_names().iter().all(|n| !n.contains("auth")));
+        }
+        // `anyOf: []` on an operation overrides the API's defaults.
+        let r = run("legacy.test", "/open", &[]);
+        assert!(matches!(r.decision, Some(AuthDecision::Allowed { .. })));
+    }
+
+    #[test]
+    fn unmatched_requests_on_a_non_strict_api_use_its_default_auth() {
+        // Undocumented path: passed through, but not without a token.
+        let r = run("legacy.test", "/undocumented", &[]);
+        let (status, challenge, _) = rejected(&r);
+        assert_eq!(status, 401);
+        assert_eq!(challenge, r#"Bearer realm="default/legacy""#);
+        let token = bearer(f::GOOD_ES256);
+        let r = run("legacy.test", "/undocumented", &[("authorization", &token)]);
+        allowed(&r);
+        // A documented operation inherits the defaults too.
+        let (status, _, _) = rejected(&run("legacy.test", "/old", &[]));
+        assert_eq!(status, 401);
+        // An API without auth, and requests no API claims, pass untouched.
+        for (host, path) in [("free.test", "/whatever"), ("nobody.test", "/x")] {
+            let r = run(host, path, &[]);
+            let (forward, _) = allowed(&r);
+            assert!(forward.is_empty());
+        }
+    }
+
+    #[test]
+    fn strict_refusals_happen_before_auth() {
+        let r = run("secure.test", "/nope", &[]);
+        assert!(r.decision.is_none());
+        assert_eq!(r.reply.map(|r| r.status), Some(404));
+    }
+}

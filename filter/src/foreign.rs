@@ -40,11 +40,12 @@ pub struct VerifyResult {
 impl VerifyResult {
     /// `Some(valid)` when the answer is a verdict on the signature; `None` when Envoy could
     /// not judge (unknown hash, unparsable key), so the caller falls back to pure Rust.
+    /// Envoy 1.40 words a wrong signature `Failed to verify digest. Error code: 0`.
     #[must_use]
     pub fn verdict(&self) -> Option<bool> {
         if self.result {
             Some(true)
-        } else if self.error == "Failed to verify digest" {
+        } else if self.error.starts_with("Failed to verify digest") {
             Some(false)
         } else {
             None
@@ -142,6 +143,9 @@ mod tests {
         let mut bad = vec![0x12, 23];
         bad.extend_from_slice(b"Failed to verify digest");
         assert_eq!(decode_verify_result(&bad).unwrap().verdict(), Some(false));
+        let mut coded = vec![0x12, 38];
+        coded.extend_from_slice(b"Failed to verify digest. Error code: 0");
+        assert_eq!(decode_verify_result(&coded).unwrap().verdict(), Some(false));
         let mut odd = vec![0x12, 11];
         odd.extend_from_slice(b"unknown key");
         assert_eq!(decode_verify_result(&odd).unwrap().verdict(), None);

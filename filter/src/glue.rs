@@ -4,9 +4,9 @@
 //! panicking (the SDK's trait helpers unwrap). A panic would trap the VM and, with the
 //! default fail-closed policy, turn every later request into a 503.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, UNIX_EPOCH};
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -14,17 +14,60 @@ use proxy_wasm::types::{
     Action, BufferType, ContextType, LogLevel as PwLevel, MapType, MetricType, Status,
 };
 
+use crate::auth::{AuthDecision, AuthSettings, AuthState};
 use crate::compiled::CompiledConfig;
 use crate::engine::{self, Decision, PendingBody, RequestHead, Validation, VmState};
-use crate::host::{Host, LogLevel, SharedDataError};
+use crate::foreign;
+use crate::host::{Host, HttpCall, LogLevel, SharedDataError};
+use crate::jwks_sync::MAX_JWKS_RESPONSE_BYTES;
+use crate::metrics::tagged_name;
 use crate::problem::{LocalReply, Problem};
 
 proxy_wasm::main! {{
     std::panic::set_hook(Box::new(|info| {
         let _ = hostcalls::log(PwLevel::Critical, &format!("panic: {info}"));
     }));
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::new()) });
+    proxy_wasm::set_root_context(|context_id| -> Box<dyn RootContext> {
+        Box::new(Root::new(context_id))
+    });
 }}
+
+/// Whether the host offers Envoy's `verify_signature` foreign function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Native {
+    Unknown,
+    Available,
+    /// The host answered "no such function" (nginx, other hosts): pure Rust from now on.
+    Unavailable,
+}
+
+thread_local! {
+    // A VM is single-threaded: these are per-VM globals.
+    static NATIVE: Cell<Native> = const { Cell::new(Native::Unknown) };
+    /// `gatehouse_auth_native_total{result}` ids: valid, invalid, undecided.
+    static NATIVE_COUNTERS: Cell<Option<[Option<u32>; 3]>> = const { Cell::new(None) };
+}
+
+/// Counts one native verification (`gatehouse_auth_native_total{result=valid|invalid|
+/// undecided}`): proof that Envoy's BoringSSL did the signature work.
+fn count_native(slot: usize) {
+    let ids = NATIVE_COUNTERS.with(|c| match c.get() {
+        Some(ids) => ids,
+        None => {
+            let ids = ["valid", "invalid", "undecided"].map(|result| {
+                WasmHost.define_counter(&tagged_name(
+                    "gatehouse_auth_native_total",
+                    &[("result", result)],
+                ))
+            });
+            c.set(Some(ids));
+            ids
+        }
+    });
+    if let Some(Some(id)) = ids.get(slot) {
+        WasmHost.increment_counter(*id, 1);
+    }
+}
 
 /// [`Host`] over proxy-wasm hostcalls.
 #[derive(Debug, Clone, Copy, Default)]
@@ -69,23 +112,166 @@ impl Host for WasmHost {
             Err(_) => Err(SharedDataError::Unavailable),
         }
     }
+
+    /// Envoy's `verify_signature` foreign function (BoringSSL). On a host without it the
+    /// first call answers an error status: remembered, and pure Rust is used from then on.
+    fn verify_signature(
+        &self,
+        hash: &str,
+        spki_der: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Option<bool> {
+        if NATIVE.with(Cell::get) == Native::Unavailable {
+            return None;
+        }
+        let args = foreign::encode_verify_arguments(hash, spki_der, signature, message);
+        match hostcalls::call_foreign_function(foreign::VERIFY_SIGNATURE, Some(&args)) {
+            Ok(answer) => {
+                if NATIVE.with(Cell::get) == Native::Unknown {
+                    NATIVE.with(|n| n.set(Native::Available));
+                    self.log(
+                        LogLevel::Info,
+                        "native verify_signature available: RS*/ES* signatures are checked by the host",
+                    );
+                }
+                let result = answer.as_deref().and_then(foreign::decode_verify_result);
+                let verdict = result.as_ref().and_then(foreign::VerifyResult::verdict);
+                if verdict.is_none() {
+                    self.log(
+                        LogLevel::Debug,
+                        &format!(
+                            "verify_signature gave no verdict ({:?}); checking in wasm",
+                            result.map(|r| r.error)
+                        ),
+                    );
+                }
+                count_native(match verdict {
+                    Some(true) => 0,
+                    Some(false) => 1,
+                    None => 2,
+                });
+                verdict
+            }
+            Err(Status::NotFound) => {
+                NATIVE.with(|n| n.set(Native::Unavailable));
+                self.log(
+                    LogLevel::Info,
+                    "no verify_signature foreign function on this host: signatures are checked in wasm",
+                );
+                None
+            }
+            Err(status) => {
+                // The function exists but refused this call: pure Rust decides this one.
+                self.log(
+                    LogLevel::Debug,
+                    &format!("verify_signature refused the call ({status:?}); checking in wasm"),
+                );
+                count_native(2);
+                None
+            }
+        }
+    }
+
+    fn http_call(&self, request: &HttpCall<'_>) -> Option<u32> {
+        let mut headers: Vec<(&str, &str)> = Vec::with_capacity(request.headers.len() + 3);
+        headers.push((":method", request.method));
+        headers.push((":path", request.path));
+        headers.push((":authority", request.authority));
+        headers.extend_from_slice(request.headers);
+        match hostcalls::dispatch_http_call(
+            request.upstream,
+            headers,
+            request.body,
+            Vec::new(),
+            Duration::from_millis(request.timeout_ms),
+        ) {
+            Ok(token) => Some(token),
+            Err(status) => {
+                self.log(
+                    LogLevel::Warn,
+                    &format!(
+                        "cannot call {} {} ({status:?})",
+                        request.upstream, request.path
+                    ),
+                );
+                None
+            }
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    WasmHost.now_nanos() / 1_000_000
 }
 
 struct Root {
     config: Option<Rc<CompiledConfig>>,
     state: Rc<RefCell<VmState>>,
+    /// Auth state of this VM for `config`: rebuilt on every configuration (provider indices
+    /// change); exchanges keep the one of the configuration they started with, so keys
+    /// fetched by the tick are the keys their requests verify with.
+    auth: Option<Rc<RefCell<AuthState>>>,
+    /// Identifies this VM in JWKS fetch leases (non-zero, differs between VMs).
+    seed: u64,
 }
 
 impl Root {
-    fn new() -> Self {
+    fn new(context_id: u32) -> Self {
+        let now = WasmHost.now_nanos();
+        // Distinct per VM: the clock in ns differs between VMs started one after another;
+        // the root context id and a multiplicative hash spread it.
+        let seed = (now ^ (u64::from(context_id) << 48)).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
         Self {
             config: None,
-            state: Rc::new(RefCell::new(VmState::new(WasmHost.now_nanos()))),
+            state: Rc::new(RefCell::new(VmState::new(now))),
+            auth: None,
+            seed,
         }
     }
 }
 
-impl Context for Root {}
+impl Context for Root {
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        _num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        let (Some(config), Some(auth)) = (&self.config, &self.auth) else {
+            return;
+        };
+        let status = hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
+            .ok()
+            .flatten()
+            .and_then(|s| s.trim().parse::<u16>().ok())
+            .unwrap_or(0);
+        let body = if body_size == 0 {
+            Vec::new()
+        } else {
+            hostcalls::get_buffer(
+                BufferType::HttpCallResponseBody,
+                0,
+                body_size.min(MAX_JWKS_RESPONSE_BYTES),
+            )
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+        };
+        let Ok(mut auth) = auth.try_borrow_mut() else {
+            return;
+        };
+        auth.jwks.on_http_response(
+            &config.providers,
+            token_id,
+            status,
+            &body,
+            now_ms(),
+            &WasmHost,
+        );
+    }
+}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
@@ -114,6 +300,23 @@ impl RootContext for Root {
                         config.router.apis.len()
                     ),
                 );
+                let settings = AuthSettings {
+                    cache_slots: config.source.settings.token_cache_slots,
+                    ..AuthSettings::default()
+                };
+                let auth = AuthState::new(&config.providers, settings, &WasmHost, self.seed);
+                let remote = config
+                    .providers
+                    .providers()
+                    .iter()
+                    .any(|p| p.jwks_endpoint().is_some());
+                // Ticks drive JWKS fetching; none without a remote JWKS.
+                let _ = hostcalls::set_tick_period(if remote {
+                    Duration::from_secs(1)
+                } else {
+                    Duration::ZERO
+                });
+                self.auth = Some(Rc::new(RefCell::new(auth)));
                 self.config = Some(Rc::new(config));
                 true
             }
@@ -128,11 +331,22 @@ impl RootContext for Root {
         }
     }
 
+    fn on_tick(&mut self) {
+        let (Some(config), Some(auth)) = (&self.config, &self.auth) else {
+            return;
+        };
+        if let Ok(mut auth) = auth.try_borrow_mut() {
+            auth.jwks.on_tick(&config.providers, now_ms(), &WasmHost);
+        }
+    }
+
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         let config = self.config.clone()?;
+        let auth = self.auth.clone()?;
         Some(Box::new(Exchange {
             config,
             state: Rc::clone(&self.state),
+            auth,
             pending: None,
         }))
     }
@@ -146,6 +360,7 @@ impl RootContext for Root {
 struct Exchange {
     config: Rc<CompiledConfig>,
     state: Rc<RefCell<VmState>>,
+    auth: Rc<RefCell<AuthState>>,
     /// Set while the request body is buffered for validation.
     pending: Option<PendingBody>,
 }
@@ -232,6 +447,52 @@ impl HttpContext for Exchange {
                         &settings.request_id_header,
                         Some(&forward.request_id),
                     );
+                }
+                // Auth, before validation. Public operations and APIs without auth copy no
+                // header map; only the headers providers forward are removed.
+                let Ok(mut auth) = self.auth.try_borrow_mut() else {
+                    let problem = Problem::new(
+                        503,
+                        "unavailable",
+                        "Service Unavailable",
+                        "gatehouse is busy",
+                        &forward.request_id,
+                    );
+                    send(&problem.into_reply(&settings.request_id_header, Vec::new()));
+                    return Action::Pause;
+                };
+                let auth_headers = if engine::auth_is_public(forward.auth) {
+                    Vec::new()
+                } else {
+                    hostcalls::get_map(requests).unwrap_or_default()
+                };
+                let decision = engine::on_request_auth(
+                    &self.config,
+                    &mut auth,
+                    &WasmHost,
+                    &forward,
+                    &path,
+                    &auth_headers,
+                );
+                drop(auth);
+                drop(auth_headers);
+                for name in decision.strip() {
+                    let _ = hostcalls::remove_map_value(requests, name);
+                }
+                let mut path = path;
+                match decision {
+                    AuthDecision::Allowed { forward: set, .. } => {
+                        for (name, value) in &set {
+                            let _ = hostcalls::set_map_value(requests, name, Some(value));
+                            if name == ":path" {
+                                path.clone_from(value);
+                            }
+                        }
+                    }
+                    AuthDecision::Rejected { reply, .. } => {
+                        send(&reply);
+                        return Action::Pause;
+                    }
                 }
                 // Operations without a request spec (or with validation off) cost nothing
                 // more: no header map copy, no body buffering.

@@ -230,6 +230,112 @@ async fn answer(req: Request<Incoming>) -> Result<Answer, String> {
     Ok(response)
 }
 
+/// A tiny static JWKS server for the SSO host tests: answers every request with the
+/// current document (status and body settable while it runs), counts requests, and can be
+/// stopped (the port then refuses connections) to play an identity provider that is down.
+#[derive(Debug)]
+pub struct JwksServer {
+    addr: SocketAddr,
+    state: Arc<std::sync::Mutex<(u16, String)>>,
+    hits: Arc<AtomicU64>,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl JwksServer {
+    /// Serves `document` (`200 application/json`) on a free loopback port.
+    pub fn start(document: &str) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(std::sync::Mutex::new((200, document.to_owned())));
+        let hits = Arc::new(AtomicU64::new(0));
+        let (tx, rx) = oneshot::channel();
+        let (thread_state, thread_hits) = (Arc::clone(&state), Arc::clone(&hits));
+        let thread = std::thread::Builder::new()
+            .name(format!("test-jwks-{}", addr.port()))
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                    let accept = async move {
+                        loop {
+                            let Ok((stream, _)) = listener.accept().await else {
+                                continue;
+                            };
+                            let (state, hits) =
+                                (Arc::clone(&thread_state), Arc::clone(&thread_hits));
+                            tokio::spawn(async move {
+                                let service = service_fn(move |_req: Request<Incoming>| {
+                                    hits.fetch_add(1, Ordering::SeqCst);
+                                    let (status, body) = state.lock().unwrap().clone();
+                                    let mut r = Response::new(Full::new(Bytes::from(body)));
+                                    *r.status_mut() =
+                                        StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+                                    r.headers_mut().insert(
+                                        CONTENT_TYPE,
+                                        HeaderValue::from_static("application/json"),
+                                    );
+                                    async move { Ok::<_, Infallible>(r) }
+                                });
+                                let _ = http1::Builder::new()
+                                    .keep_alive(false)
+                                    .serve_connection(TokioIo::new(stream), service)
+                                    .await;
+                            });
+                        }
+                    };
+                    tokio::select! {
+                        () = accept => {}
+                        _ = rx => {}
+                    }
+                });
+            })
+            .unwrap();
+        Self {
+            addr,
+            state,
+            hits,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves `document` with `status` from now on.
+    pub fn set(&self, status: u16, document: &str) {
+        *self.state.lock().unwrap() = (status, document.to_owned());
+    }
+
+    /// Requests served so far.
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::SeqCst)
+    }
+
+    /// Stops serving: the port refuses connections from now on.
+    pub fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for JwksServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 fn json_answer(status: StatusCode, value: &Value) -> Answer {
     let mut r = Response::new(Full::new(Bytes::from(value.to_string())));
     *r.status_mut() = status;

@@ -2,7 +2,7 @@
 //! contract the filter and the controller compile against.
 
 use gatehouse_filter::config::{
-    Api, FilterConfig, Method, Operation, Policies, Settings, CONFIG_VERSION,
+    Api, AuthPolicy, FilterConfig, Method, Operation, Policies, Settings, CONFIG_VERSION,
 };
 
 /// API name of [`petstore`].
@@ -199,6 +199,67 @@ pub fn validated_petstore(mode: &str) -> FilterConfig {
                 .join("\n")
         )
     })
+}
+
+/// API name of [`sso`].
+pub const SSO: &str = "default/sso";
+/// Host [`sso`] is served under.
+pub const SSO_HOST: &str = "sso.test";
+/// Cluster (and `jwksUri` host) of the remote JWKS in [`sso_remote_provider`].
+pub const JWKS_CLUSTER: &str = "jwks";
+
+/// The `idp` provider of the JWT fixtures (`filter/fixtures/jwt/tokens.json`: issuer
+/// `https://idp.example.test`, audience `api://gatehouse`, inline JWKS with RSA, P-256,
+/// P-384 and Ed25519 keys), forwarding `sub` as `x-user` and `groups` as `x-groups`.
+pub fn sso_inline_provider() -> serde_json::Value {
+    let mut idp = crate::fixtures::jwt_providers()
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["name"] == "idp").cloned())
+        .expect("the fixtures have an idp provider");
+    idp["forwardClaims"] = serde_json::json!({"x-user": "sub", "x-groups": "groups"});
+    idp
+}
+
+/// [`sso_inline_provider`] without inline keys, fetching them from
+/// `http://jwks.test/keys.json` through cluster [`JWKS_CLUSTER`], every 30 s. The verified
+/// -token cache is off for it, so every request verifies a signature.
+pub fn sso_remote_provider() -> serde_json::Value {
+    let mut idp = sso_inline_provider();
+    if let Some(map) = idp.as_object_mut() {
+        map.remove("jwks");
+    }
+    idp["jwksUri"] = serde_json::json!(format!("http://{JWKS_CLUSTER}.test/keys.json"));
+    idp["jwksCluster"] = serde_json::json!(JWKS_CLUSTER);
+    idp["jwksRefreshSeconds"] = serde_json::json!(30);
+    idp["tokenCacheMaxAgeSeconds"] = serde_json::json!(0);
+    idp
+}
+
+/// `default/sso` (strict) under [`SSO_HOST`] with `provider`: `getPet GET /pets/{id}` needs
+/// an `idp` token with scope `read`, `admin GET /admin` scope `admin`, `health GET /health`
+/// is public (`anyOf: []`).
+pub fn sso(provider: serde_json::Value) -> FilterConfig {
+    let need = |scope: &str| -> Option<AuthPolicy> {
+        serde_json::from_value(serde_json::json!({
+            "anyOf": [{"allOf": [{"provider": "idp", "scopes": [scope]}]}]
+        }))
+        .ok()
+    };
+    let mut get_pet = op("getPet", Method::Get, "/pets/{id}");
+    get_pet.policies.auth = need("read");
+    let mut admin = op("admin", Method::Get, "/admin");
+    admin.policies.auth = need("admin");
+    let mut health = op("health", Method::Get, "/health");
+    health.policies.auth = Some(AuthPolicy { any_of: Vec::new() });
+    let mut cfg = config(vec![api(
+        SSO,
+        &[SSO_HOST],
+        "",
+        true,
+        vec![get_pet, admin, health],
+    )]);
+    cfg.providers = vec![serde_json::from_value(provider).expect("a valid provider")];
+    cfg
 }
 
 #[cfg(test)]

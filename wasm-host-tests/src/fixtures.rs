@@ -65,3 +65,84 @@ pub fn backend_saw_operation(response: &Response) -> Option<String> {
     );
     response.echoed_header("x-gatehouse-operation")
 }
+
+/// The JWT fixtures of the filter (`filter/fixtures/jwt/tokens.json`): `now`, `providers`,
+/// `tokens` (`name`, `token`, `provider`, `expect`).
+pub fn jwt_fixtures() -> &'static serde_json::Value {
+    static FIXTURES: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    FIXTURES.get_or_init(|| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../filter/fixtures/jwt/tokens.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        serde_json::from_str(&text).expect("tokens.json is JSON")
+    })
+}
+
+/// The fixtures' `/providers` list.
+pub fn jwt_providers() -> serde_json::Value {
+    jwt_fixtures()["providers"].clone()
+}
+
+/// A pre-signed fixture token by name (`GOOD_RS256`, `EXPIRED`, ...).
+pub fn jwt_token(name: &str) -> String {
+    jwt_fixtures()["tokens"]
+        .as_array()
+        .and_then(|all| all.iter().find(|t| t["name"] == name))
+        .and_then(|t| t["token"].as_str())
+        .unwrap_or_else(|| panic!("no fixture token {name}"))
+        .to_owned()
+}
+
+/// A JWKS document holding the fixtures' `idp` keys with these `kid`s.
+pub fn jwt_jwks(kids: &[&str]) -> String {
+    let idp = jwt_providers()
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["name"] == "idp").cloned())
+        .expect("the fixtures have an idp provider");
+    let keys: Vec<serde_json::Value> = idp["jwks"]["keys"]
+        .as_array()
+        .expect("idp has inline keys")
+        .iter()
+        .filter(|k| k["kid"].as_str().is_some_and(|kid| kids.contains(&kid)))
+        .cloned()
+        .collect();
+    assert_eq!(keys.len(), kids.len(), "unknown kid among {kids:?}");
+    serde_json::json!({ "keys": keys }).to_string()
+}
+
+/// A bootstrap patch adding a static cluster `name` (plain HTTP/1.1) to `addr`, for
+/// `dispatch_http_call` targets such as a JWKS server.
+pub fn add_static_cluster(
+    name: &str,
+    addr: std::net::SocketAddr,
+) -> impl FnOnce(&mut serde_json::Value) + 'static {
+    let name = name.to_owned();
+    move |bootstrap: &mut serde_json::Value| {
+        let cluster = serde_json::json!({
+            "name": name,
+            "type": "STATIC",
+            "connect_timeout": "1s",
+            "load_assignment": {
+                "cluster_name": name,
+                "endpoints": [{ "lb_endpoints": [{ "endpoint": { "address": { "socket_address": {
+                    "address": addr.ip().to_string(), "port_value": addr.port()
+                } } } }] }]
+            }
+        });
+        bootstrap["static_resources"]["clusters"]
+            .as_array_mut()
+            .expect("the bootstrap has clusters")
+            .push(cluster);
+    }
+}
+
+/// A bootstrap patch adding Istio-style `stats_tags` extractors for `tags` (e.g.
+/// `provider` of `gatehouse_auth_total`) next to the harness' own.
+pub fn add_stats_tags(tags: &'static [&'static str]) -> impl FnOnce(&mut serde_json::Value) {
+    move |bootstrap: &mut serde_json::Value| {
+        if let Some(list) = bootstrap["stats_config"]["stats_tags"].as_array_mut() {
+            list.extend(tags.iter().map(|t| crate::envoy::stats_tag(t)));
+        }
+    }
+}

@@ -10,6 +10,7 @@
 //!
 //! Adding a variant is adding a row to [`variants`].
 
+pub mod shop;
 pub mod wrk;
 
 use std::fmt::Write as _;
@@ -33,6 +34,8 @@ pub struct Prepared {
     pub paths: Vec<String>,
     /// `x-gatehouse-operation` the first path must produce (checked before measuring).
     pub expect_operation: Option<String>,
+    /// Send every request as a POST with this JSON body (validation variants).
+    pub json_body: Option<String>,
 }
 
 /// One row of the benchmark.
@@ -58,6 +61,7 @@ pub fn variants() -> Vec<Variant> {
                 filter: Filter::None,
                 paths: configs::synthetic(10).1,
                 expect_operation: None,
+                json_body: None,
             },
         },
         Variant {
@@ -72,6 +76,7 @@ pub fn variants() -> Vec<Variant> {
                 },
                 paths: configs::synthetic(10).1,
                 expect_operation: None,
+                json_body: None,
             },
         },
         Variant {
@@ -86,7 +91,48 @@ pub fn variants() -> Vec<Variant> {
             reference: Some("gatehouse-10"),
             prepare: || gatehouse_synthetic(5000),
         },
+        Variant {
+            name: "body-1k-off",
+            description: "Envoy + Gatehouse, POST of a 1 KB order, validation off",
+            reference: None,
+            prepare: || shop_orders("off", false),
+        },
+        Variant {
+            name: "body-1k-enforce",
+            description: "Envoy + Gatehouse, POST of a 1 KB order validated (nested objects, arrays, formats, patterns, discriminated oneOf)",
+            reference: Some("body-1k-off"),
+            prepare: || shop_orders("enforce", false),
+        },
+        Variant {
+            name: "body-64k-off",
+            description: "Envoy + Gatehouse, POST of 64 KB of orders, validation off",
+            reference: None,
+            prepare: || shop_orders("off", true),
+        },
+        Variant {
+            name: "body-64k-enforce",
+            description: "Envoy + Gatehouse, POST of 64 KB of orders validated",
+            reference: Some("body-64k-off"),
+            prepare: || shop_orders("enforce", true),
+        },
     ]
+}
+
+fn shop_orders(mode: &str, batch: bool) -> Prepared {
+    let config = shop::config(mode).unwrap_or_else(|e| panic!("bench API: {e}"));
+    let (path, body, operation) = if batch {
+        ("/orders/batch", shop::orders(64 * 1024), "createOrders")
+    } else {
+        ("/orders", shop::order(0).to_string(), "createOrder")
+    };
+    Prepared {
+        filter: Filter::Gatehouse {
+            config: configs::to_json(&config),
+        },
+        paths: vec![path.to_owned()],
+        expect_operation: Some(format!("bench/shop/{operation}")),
+        json_body: Some(body),
+    }
 }
 
 fn gatehouse_synthetic(n: usize) -> Prepared {
@@ -97,6 +143,7 @@ fn gatehouse_synthetic(n: usize) -> Prepared {
         },
         paths,
         expect_operation: Some("bench/synthetic/op0".into()),
+        json_body: None,
     }
 }
 
@@ -179,7 +226,7 @@ pub fn run(options: &Options) -> anyhow::Result<String> {
         for (i, (variant, prep)) in prepared.iter().enumerate() {
             let script = scripts_dir.path().join(format!("{}.lua", variant.name));
             if !script.exists() {
-                wrk::write_script(&script, &prep.paths, BODY_BYTES)?;
+                wrk::write_script(&script, &prep.paths, BODY_BYTES, prep.json_body.as_deref())?;
             }
             let run = measure(&wrk, options, &backend, &client, prep, &script)?;
             eprintln!(
@@ -234,7 +281,15 @@ fn measure(
 
     // The first path must reach the backend (as the expected operation for Gatehouse).
     let first = prep.paths.first().map_or("/", String::as_str);
-    let check = client.get(&envoy.url(first), &[]);
+    let check = match &prep.json_body {
+        Some(body) => client.send(
+            "POST",
+            &envoy.url(first),
+            &[("content-type", "application/json")],
+            Some(body),
+        ),
+        None => client.get(&envoy.url(first), &[]),
+    };
     anyhow::ensure!(
         check.status == 200,
         "{first} answered {} {} (Envoy log:\n{})",

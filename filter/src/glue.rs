@@ -389,12 +389,6 @@ impl Exchange {
 
 impl Context for Exchange {}
 
-fn request_header(name: &str) -> Option<String> {
-    hostcalls::get_map_value(MapType::HttpRequestHeaders, name)
-        .ok()
-        .flatten()
-}
-
 fn send(reply: &LocalReply) {
     let headers: Vec<(&str, &str)> = reply
         .headers
@@ -407,17 +401,27 @@ fn send(reply: &LocalReply) {
 impl HttpContext for Exchange {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         let settings = &self.config.source.settings;
-        let method = request_header(":method").unwrap_or_default();
-        let path = request_header(":path").unwrap_or_default();
-        let authority = request_header(":authority")
-            .or_else(|| request_header("host"))
-            .unwrap_or_default();
-        let request_id = request_header(&settings.request_id_header);
+        // One hostcall for the whole map: crossing into the host costs more than copying a
+        // request's few headers, and auth reuses the copy.
+        let headers = hostcalls::get_map(MapType::HttpRequestHeaders).unwrap_or_default();
+        let find = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let method = find(":method").unwrap_or_default().to_owned();
+        let path = find(":path").unwrap_or_default().to_owned();
+        let authority = find(":authority")
+            .or_else(|| find("host"))
+            .unwrap_or_default()
+            .to_owned();
+        let request_id = find(&settings.request_id_header);
         let head = RequestHead {
             method: &method,
             path: &path,
             authority: &authority,
-            request_id: request_id.as_deref(),
+            request_id,
         };
         let Ok(mut state) = self.state.try_borrow_mut() else {
             // Unreachable in a single-threaded VM; fail closed rather than skip checks.
@@ -464,7 +468,7 @@ impl HttpContext for Exchange {
                 let auth_headers = if engine::auth_is_public(forward.auth) {
                     Vec::new()
                 } else {
-                    hostcalls::get_map(requests).unwrap_or_default()
+                    headers.clone()
                 };
                 let decision = engine::on_request_auth(
                     &self.config,

@@ -15,6 +15,7 @@ pub mod jwks_sync;
 pub mod jwt;
 pub mod metrics;
 pub mod params;
+pub mod percent;
 pub mod problem;
 pub mod request_id;
 pub mod router;

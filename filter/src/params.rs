@@ -337,13 +337,7 @@ fn from_query(spec: &ParamSpec, query: &Query<'_>) -> Option<Value> {
                     Some((key.to_owned(), lossy_decode(v)))
                 })
                 .collect();
-            if pairs.is_empty() {
-                return None;
-            }
-            Some(object(
-                spec,
-                pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            ))
+            object_of_pairs(spec, &pairs)
         }
         (Style::Form, Shape::Object { properties, .. }) if spec.explode() => {
             // Exploded form objects spread their properties over the top-level names.
@@ -353,13 +347,7 @@ fn from_query(spec: &ParamSpec, query: &Query<'_>) -> Option<Value> {
                 .filter(|(n, _)| properties.iter().any(|(p, _)| p == n))
                 .map(|(n, v)| (n.clone(), lossy_decode(v)))
                 .collect();
-            if pairs.is_empty() {
-                return None;
-            }
-            Some(object(
-                spec,
-                pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            ))
+            object_of_pairs(spec, &pairs)
         }
         (style, shape) => {
             let values: Vec<&str> = query.values(&spec.name).collect();
@@ -439,6 +427,17 @@ fn pairs_of<'a>(
     })
 }
 
+/// The object parameter made of decoded `pairs`; `None` (absent) when there are none.
+fn object_of_pairs(spec: &ParamSpec, pairs: &[(String, String)]) -> Option<Value> {
+    if pairs.is_empty() {
+        return None;
+    }
+    Some(object(
+        spec,
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    ))
+}
+
 fn object<'a>(spec: &ParamSpec, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Value {
     let (properties, additional) = match &spec.shape {
         Shape::Object {
@@ -514,21 +513,7 @@ fn percent_decode(raw: &str) -> Option<String> {
     if !raw.contains('%') {
         return Some(raw.to_owned());
     }
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hi = bytes.get(i + 1).and_then(|c| (*c as char).to_digit(16))?;
-            let lo = bytes.get(i + 2).and_then(|c| (*c as char).to_digit(16))?;
-            out.push(u8::try_from(hi * 16 + lo).ok()?);
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+    String::from_utf8(crate::percent::decode(raw)?).ok()
 }
 
 /// Values that do not decode are validated as they came (the schema then judges them).

@@ -775,23 +775,7 @@ pub fn decode_segment(raw: &str) -> Result<Cow<'_, str>, &'static str> {
         }
         return Ok(Cow::Borrowed(raw));
     }
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hi = bytes.get(i + 1).and_then(|c| (*c as char).to_digit(16));
-            let lo = bytes.get(i + 2).and_then(|c| (*c as char).to_digit(16));
-            let (Some(hi), Some(lo)) = (hi, lo) else {
-                return Err("the path has bad percent-encoding");
-            };
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
+    let out = crate::percent::decode(raw).ok_or("the path has bad percent-encoding")?;
     if out.iter().any(|b| matches!(b, b'/' | b'\\' | 0)) {
         return Err("the path has an encoded slash, backslash or NUL");
     }

@@ -11,6 +11,7 @@
 //! Adding a variant is adding a row to [`variants`].
 
 pub mod shop;
+pub mod sso;
 pub mod wrk;
 
 use std::fmt::Write as _;
@@ -36,6 +37,10 @@ pub struct Prepared {
     pub expect_operation: Option<String>,
     /// Send every request as a POST with this JSON body (validation variants).
     pub json_body: Option<String>,
+    /// `Authorization` header sent with every request (SSO variants).
+    pub authorization: Option<String>,
+    /// Native filter put in front of the router instead of a wasm one (`jwt_authn`).
+    pub native_jwt_authn: Option<bool>,
 }
 
 /// One row of the benchmark.
@@ -62,6 +67,8 @@ pub fn variants() -> Vec<Variant> {
                 paths: configs::synthetic(10).1,
                 expect_operation: None,
                 json_body: None,
+        authorization: None,
+        native_jwt_authn: None,
             },
         },
         Variant {
@@ -77,6 +84,8 @@ pub fn variants() -> Vec<Variant> {
                 paths: configs::synthetic(10).1,
                 expect_operation: None,
                 json_body: None,
+        authorization: None,
+        native_jwt_authn: None,
             },
         },
         Variant {
@@ -115,6 +124,42 @@ pub fn variants() -> Vec<Variant> {
             reference: Some("body-64k-off"),
             prepare: || shop_orders("enforce", true),
         },
+        Variant {
+            name: "rs256-jwt_authn",
+            description: "Envoy's native jwt_authn, RS256 token, no cache (verifies every request)",
+            reference: None,
+            prepare: || sso_variant("GOOD_RS256", true, false),
+        },
+        Variant {
+            name: "rs256-verify",
+            description: "Gatehouse, RS256 token, verified-token cache off (native verify_signature every request)",
+            reference: Some("rs256-jwt_authn"),
+            prepare: || sso_variant("GOOD_RS256", false, false),
+        },
+        Variant {
+            name: "rs256-jwt_authn-cache",
+            description: "Envoy's native jwt_authn, RS256 token, jwt_cache_config on",
+            reference: None,
+            prepare: || sso_variant("GOOD_RS256", true, true),
+        },
+        Variant {
+            name: "rs256-cached",
+            description: "Gatehouse, the same RS256 token repeated, verified-token cache on",
+            reference: Some("rs256-jwt_authn"),
+            prepare: || sso_variant("GOOD_RS256", false, true),
+        },
+        Variant {
+            name: "es256-jwt_authn",
+            description: "Envoy's native jwt_authn, ES256 token, no cache",
+            reference: None,
+            prepare: || sso_variant("GOOD_ES256", true, false),
+        },
+        Variant {
+            name: "es256-verify",
+            description: "Gatehouse, ES256 token, verified-token cache off",
+            reference: Some("es256-jwt_authn"),
+            prepare: || sso_variant("GOOD_ES256", false, false),
+        },
     ]
 }
 
@@ -132,6 +177,31 @@ fn shop_orders(mode: &str, batch: bool) -> Prepared {
         paths: vec![path.to_owned()],
         expect_operation: Some(format!("bench/shop/{operation}")),
         json_body: Some(body),
+        authorization: None,
+        native_jwt_authn: None,
+    }
+}
+
+/// A fixture token checked by Gatehouse (`cache`: its verified-token cache) or, with
+/// `native`, by Envoy's `jwt_authn` (`cache`: its `jwt_cache_config`).
+fn sso_variant(token: &str, native: bool, cache: bool) -> Prepared {
+    let (filter, expect_operation) = if native {
+        (Filter::None, None)
+    } else {
+        (
+            Filter::Gatehouse {
+                config: sso::gatehouse_config(cache),
+            },
+            Some("bench/sso/getPet".to_owned()),
+        )
+    };
+    Prepared {
+        filter,
+        paths: vec!["/pets/1".to_owned()],
+        expect_operation,
+        json_body: None,
+        authorization: Some(sso::bearer(token)),
+        native_jwt_authn: native.then_some(cache),
     }
 }
 
@@ -144,6 +214,8 @@ fn gatehouse_synthetic(n: usize) -> Prepared {
         paths,
         expect_operation: Some("bench/synthetic/op0".into()),
         json_body: None,
+        authorization: None,
+        native_jwt_authn: None,
     }
 }
 
@@ -226,7 +298,13 @@ pub fn run(options: &Options) -> anyhow::Result<String> {
         for (i, (variant, prep)) in prepared.iter().enumerate() {
             let script = scripts_dir.path().join(format!("{}.lua", variant.name));
             if !script.exists() {
-                wrk::write_script(&script, &prep.paths, BODY_BYTES, prep.json_body.as_deref())?;
+                wrk::write_script(
+                    &script,
+                    &prep.paths,
+                    BODY_BYTES,
+                    prep.json_body.as_deref(),
+                    prep.authorization.as_deref(),
+                )?;
             }
             let run = measure(&wrk, options, &backend, &client, prep, &script)?;
             eprintln!(
@@ -268,7 +346,11 @@ fn measure(
     prep: &Prepared,
     script: &Path,
 ) -> anyhow::Result<Run> {
-    let envoy = EnvoyBuilder::new(backend)
+    let mut builder = EnvoyBuilder::new(backend);
+    if let Some(cache) = prep.native_jwt_authn {
+        builder = builder.patch_bootstrap(sso::jwt_authn_patch(cache));
+    }
+    let envoy = builder
         .filter(prep.filter.clone())
         .concurrency(1)
         .pin_cpus(&options.envoy_cpu)
@@ -281,14 +363,16 @@ fn measure(
 
     // The first path must reach the backend (as the expected operation for Gatehouse).
     let first = prep.paths.first().map_or("/", String::as_str);
+    let mut headers = Vec::new();
+    if let Some(value) = &prep.authorization {
+        headers.push(("authorization", value.as_str()));
+    }
     let check = match &prep.json_body {
-        Some(body) => client.send(
-            "POST",
-            &envoy.url(first),
-            &[("content-type", "application/json")],
-            Some(body),
-        ),
-        None => client.get(&envoy.url(first), &[]),
+        Some(body) => {
+            headers.push(("content-type", "application/json"));
+            client.send("POST", &envoy.url(first), &headers, Some(body))
+        }
+        None => client.get(&envoy.url(first), &headers),
     };
     anyhow::ensure!(
         check.status == 200,

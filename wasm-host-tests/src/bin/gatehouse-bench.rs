@@ -17,8 +17,8 @@ struct Args {
     /// Rounds; each round runs every variant once, in order (A B C A B C ...).
     #[arg(long, default_value_t = 3)]
     rounds: usize,
-    /// Measured seconds per run (8 variants x 3 rounds x (8 + 2) s keeps `make bench` near 5 minutes).
-    #[arg(long, default_value_t = 8)]
+    /// Measured seconds per run (14 variants x 3 rounds x (5 + 2) s keeps `make bench` near 5 minutes).
+    #[arg(long, default_value_t = 5)]
     duration: u64,
     /// Warm-up seconds per run (not measured).
     #[arg(long, default_value_t = 2)]

@@ -5,14 +5,15 @@
 //! the filter's own compiler, so anything the filter would refuse at `on_configure` is
 //! refused here first, and its error is mapped back onto the resource line the user wrote.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use gatehouse_filter::compiled::{CompiledConfig, ConfigError};
-use gatehouse_filter::config::{Api, FilterConfig, Operation, Settings, CONFIG_VERSION};
+use gatehouse_filter::config::{Api, FilterConfig, Operation, Provider, Settings, CONFIG_VERSION};
 
 use crate::error::{pointer_join, pointer_tokens, CompileError};
 use crate::openapi::{self, DocError};
-use crate::resource::LoadedResource;
+use crate::providers;
+use crate::resource::{LoadedProvider, LoadedResource};
 use crate::validation::{self, RequestCompiler};
 
 /// Where each part of one generated API came from, to map filter errors back.
@@ -35,8 +36,45 @@ struct OperationOrigin {
     policies_pointer: Option<String>,
 }
 
-/// Compiles resources into one filter configuration, or reports every problem found.
+/// Compiles ApiSchemas (with no identity providers) into one filter configuration.
 pub fn compile(resources: &[LoadedResource]) -> Result<FilterConfig, Vec<CompileError>> {
+    compile_with_providers(resources, &[])
+}
+
+/// Compiles ApiSchemas and IdentityProviders into one filter configuration, or reports
+/// every problem found.
+pub fn compile_with_providers(
+    resources: &[LoadedResource],
+    identity_providers: &[LoadedProvider],
+) -> Result<FilterConfig, Vec<CompileError>> {
+    let mut errors = Vec::new();
+    let compiled = providers::compile_providers(identity_providers)
+        .map_err(|mut e| errors.append(&mut e))
+        .ok();
+    // References are checked against every provider resource, compiled or not, so a broken
+    // provider is reported once, on itself.
+    let known: BTreeSet<String> = identity_providers
+        .iter()
+        .map(|p| p.provider.qualified_name())
+        .collect();
+    let mut resolved = Vec::with_capacity(resources.len());
+    for resource in resources {
+        match providers::resolve_auth(resource, &known) {
+            Ok(r) => resolved.push(r),
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    match compiled {
+        Some((list, sorted)) if errors.is_empty() => compile_resolved(&resolved, list, &sorted),
+        _ => Err(errors),
+    }
+}
+
+fn compile_resolved(
+    resources: &[LoadedResource],
+    provider_list: Vec<Provider>,
+    sorted_providers: &[&LoadedProvider],
+) -> Result<FilterConfig, Vec<CompileError>> {
     let mut errors = Vec::new();
     let mut apis: Vec<(Api, ApiOrigin)> = Vec::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
@@ -70,7 +108,7 @@ pub fn compile(resources: &[LoadedResource]) -> Result<FilterConfig, Vec<Compile
     let config = FilterConfig {
         version: CONFIG_VERSION,
         settings: Settings::default(),
-        providers: Vec::new(),
+        providers: provider_list,
         apis,
         schemas,
     };
@@ -78,7 +116,12 @@ pub fn compile(resources: &[LoadedResource]) -> Result<FilterConfig, Vec<Compile
         .and_then(|_| gatehouse_filter::validation::check_config(&config));
     match checked {
         Ok(()) => Ok(config),
-        Err(e) => Err(vec![map_filter_error(&e, &origins, resources)]),
+        Err(e) => Err(vec![providers::locate(
+            &e.pointer,
+            &e.message,
+            sorted_providers,
+        )
+        .unwrap_or_else(|| map_filter_error(&e, &origins, resources))]),
     }
 }
 

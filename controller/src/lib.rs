@@ -11,6 +11,7 @@ pub mod error;
 pub mod load;
 pub mod local;
 pub mod openapi;
+pub mod providers;
 pub mod resource;
 pub mod validation;
 
@@ -18,16 +19,16 @@ use std::path::PathBuf;
 
 use gatehouse_filter::config::FilterConfig;
 
-pub use compile::compile;
+pub use compile::{compile, compile_with_providers};
 pub use error::CompileError;
-pub use resource::{ApiSchema, ApiSchemaSpec, LoadedResource};
+pub use resource::{ApiSchema, ApiSchemaSpec, IdentityProvider, LoadedProvider, LoadedResource};
 
 /// Loads every path (files, or directories of YAML files) and compiles what they hold.
 /// Load and compile errors are reported together.
 pub fn compile_paths(paths: &[PathBuf]) -> Result<FilterConfig, Vec<CompileError>> {
     let loaded = load::load_paths(paths);
     let mut errors = loaded.errors;
-    match compile(&loaded.resources) {
+    match compile_with_providers(&loaded.resources, &loaded.providers) {
         Ok(config) if errors.is_empty() => Ok(config),
         Ok(_) => Err(errors),
         Err(more) => {

@@ -10,13 +10,23 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{path_to_pointer, CompileError};
-use crate::resource::{ApiSchema, LoadedResource, API_VERSION, DEFAULT_NAMESPACE, GROUP, KIND};
+use crate::resource::{
+    ApiSchema, IdentityProvider, LoadedProvider, LoadedResource, API_VERSION, DEFAULT_NAMESPACE,
+    GROUP, KIND, PROVIDER_KIND,
+};
 
 /// Everything read from some paths: the resources, and the problems that kept others out.
 #[derive(Debug, Default)]
 pub struct Loaded {
     pub resources: Vec<LoadedResource>,
+    pub providers: Vec<LoadedProvider>,
     pub errors: Vec<CompileError>,
+}
+
+/// One document that is ours.
+enum Parsed {
+    Api(LoadedResource),
+    Provider(LoadedProvider),
 }
 
 /// Parses the YAML documents of one file.
@@ -38,7 +48,8 @@ pub fn parse_documents(file: &Path, text: &str) -> Loaded {
             }
         };
         match parse_document(file, index, value) {
-            Ok(Some(resource)) => out.resources.push(resource),
+            Ok(Some(Parsed::Api(resource))) => out.resources.push(resource),
+            Ok(Some(Parsed::Provider(provider))) => out.providers.push(provider),
             Ok(None) => {}
             Err(e) => out.errors.push(e),
         }
@@ -50,7 +61,7 @@ fn parse_document(
     file: &Path,
     index: usize,
     value: serde_json::Value,
-) -> Result<Option<LoadedResource>, CompileError> {
+) -> Result<Option<Parsed>, CompileError> {
     if value.is_null() {
         return Ok(None);
     }
@@ -60,7 +71,8 @@ fn parse_document(
         .and_then(|v| v.as_str())
         .unwrap_or("");
     let group = api_version.split_once('/').map_or("", |(group, _)| group);
-    if kind == KIND && api_version.is_empty() {
+    let ours = kind == KIND || kind == PROVIDER_KIND;
+    if ours && api_version.is_empty() {
         // Skipping it would silently drop an API the user meant to serve.
         return Err(CompileError::new(
             Some(file.to_path_buf()),
@@ -69,7 +81,7 @@ fn parse_document(
             format!("missing `apiVersion` (`{API_VERSION}`)"),
         ));
     }
-    if group == GROUP && kind != KIND {
+    if group == GROUP && !ours {
         // Perhaps a kind a newer build reads, perhaps a typo: worth a word, not a failure.
         tracing::warn!(
             file = %file.display(),
@@ -79,7 +91,7 @@ fn parse_document(
         );
         return Ok(None);
     }
-    if kind != KIND || group != GROUP {
+    if !ours || group != GROUP {
         tracing::debug!(
             file = %file.display(),
             document = index + 1,
@@ -104,15 +116,26 @@ fn parse_document(
             format!("unsupported apiVersion `{api_version}` (this build reads `{API_VERSION}`)"),
         ));
     }
+    if kind == PROVIDER_KIND {
+        let provider: IdentityProvider = serde_path_to_error::deserialize(value).map_err(|e| {
+            let pointer = path_to_pointer(e.path());
+            error(&pointer, e.into_inner().to_string())
+        })?;
+        return Ok(Some(Parsed::Provider(LoadedProvider {
+            file: file.to_path_buf(),
+            document: index,
+            provider,
+        })));
+    }
     let schema: ApiSchema = serde_path_to_error::deserialize(value).map_err(|e| {
         let pointer = path_to_pointer(e.path());
         error(&pointer, e.into_inner().to_string())
     })?;
-    Ok(Some(LoadedResource {
+    Ok(Some(Parsed::Api(LoadedResource {
         file: file.to_path_buf(),
         document: index,
         schema,
-    }))
+    })))
 }
 
 /// `ApiSchema ns/name` read leniently from a document that may not parse as one.
@@ -125,7 +148,12 @@ fn label_of(value: &serde_json::Value) -> String {
     };
     let namespace = field("namespace").unwrap_or(DEFAULT_NAMESPACE);
     let name = field("name").unwrap_or("<unnamed>");
-    format!("{KIND} {namespace}/{name}")
+    let kind = value
+        .get("kind")
+        .and_then(|v| v.as_str())
+        .filter(|k| *k == PROVIDER_KIND)
+        .unwrap_or(KIND);
+    format!("{kind} {namespace}/{name}")
 }
 
 /// The YAML files a directory contributes, sorted so load order (and so error order) is
@@ -175,6 +203,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Loaded {
                 Ok(text) => {
                     let loaded = parse_documents(&file, &text);
                     out.resources.extend(loaded.resources);
+                    out.providers.extend(loaded.providers);
                     out.errors.extend(loaded.errors);
                 }
                 Err(e) => out.errors.push(io_error(&file, &e)),

@@ -134,6 +134,53 @@ impl ApiSchema {
     }
 }
 
+pub const PROVIDER_KIND: &str = "IdentityProvider";
+
+/// An identity provider ApiSchemas' `auth` policies refer to by name
+/// (`docs/apischema.md#identityprovider`). Its `spec` holds the fields of the filter's
+/// provider (`docs/sso.md#providers`) except `name`, which is `namespace/name`; they are
+/// checked when compiling, with the filter's own types, so both sides agree on them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IdentityProvider {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: ObjectMeta,
+    pub spec: serde_json::Value,
+}
+
+impl IdentityProvider {
+    /// The namespace, `default` when unset.
+    #[must_use]
+    pub fn namespace(&self) -> &str {
+        match self.metadata.namespace.as_deref() {
+            Some(ns) if !ns.is_empty() => ns,
+            _ => DEFAULT_NAMESPACE,
+        }
+    }
+
+    /// `namespace/name`: the provider's name in the filter configuration and metrics.
+    #[must_use]
+    pub fn qualified_name(&self) -> String {
+        format!("{}/{}", self.namespace(), self.metadata.name)
+    }
+
+    /// How errors name the resource: `IdentityProvider default/corp-sso`.
+    #[must_use]
+    pub fn label(&self) -> String {
+        format!("{PROVIDER_KIND} {}", self.qualified_name())
+    }
+}
+
+/// An identity provider and where it was read from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedProvider {
+    pub file: PathBuf,
+    /// Index of the YAML document within the file, from 0.
+    pub document: usize,
+    pub provider: IdentityProvider,
+}
+
 /// A resource and where it was read from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadedResource {

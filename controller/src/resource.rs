@@ -40,6 +40,23 @@ pub struct ObjectMeta {
     pub annotations: BTreeMap<String, String>,
 }
 
+impl ObjectMeta {
+    /// The namespace, `default` when unset or empty (as kubectl does).
+    #[must_use]
+    pub fn namespace(&self) -> &str {
+        match self.namespace.as_deref() {
+            Some(ns) if !ns.is_empty() => ns,
+            _ => DEFAULT_NAMESPACE,
+        }
+    }
+
+    /// `namespace/name`, how every resource is named in the filter configuration.
+    #[must_use]
+    pub fn qualified_name(&self) -> String {
+        format!("{}/{}", self.namespace(), self.name)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ApiSchemaSpec {
@@ -115,16 +132,13 @@ impl ApiSchema {
     /// The namespace, `default` when unset.
     #[must_use]
     pub fn namespace(&self) -> &str {
-        match self.metadata.namespace.as_deref() {
-            Some(ns) if !ns.is_empty() => ns,
-            _ => DEFAULT_NAMESPACE,
-        }
+        self.metadata.namespace()
     }
 
     /// `namespace/name`: the API's name in the filter configuration, metrics and logs.
     #[must_use]
     pub fn qualified_name(&self) -> String {
-        format!("{}/{}", self.namespace(), self.metadata.name)
+        self.metadata.qualified_name()
     }
 
     /// How errors name the resource: `ApiSchema default/petstore`.
@@ -153,16 +167,13 @@ impl IdentityProvider {
     /// The namespace, `default` when unset.
     #[must_use]
     pub fn namespace(&self) -> &str {
-        match self.metadata.namespace.as_deref() {
-            Some(ns) if !ns.is_empty() => ns,
-            _ => DEFAULT_NAMESPACE,
-        }
+        self.metadata.namespace()
     }
 
     /// `namespace/name`: the provider's name in the filter configuration and metrics.
     #[must_use]
     pub fn qualified_name(&self) -> String {
-        format!("{}/{}", self.namespace(), self.metadata.name)
+        self.metadata.qualified_name()
     }
 
     /// How errors name the resource: `IdentityProvider default/corp-sso`.

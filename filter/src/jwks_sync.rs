@@ -245,15 +245,7 @@ impl JwksSync {
             return;
         };
         let key = lease_key(&name);
-        let (value, cas) = host.get_shared(&key);
-        let mut schedule = value
-            .as_deref()
-            .and_then(Schedule::decode)
-            .filter(|s| s.uri == uri)
-            .unwrap_or_else(|| Schedule {
-                uri: uri.clone(),
-                ..Schedule::default()
-            });
+        let (mut schedule, cas) = read_schedule(host, &key, &uri);
         if now_ms < schedule.last_forced.saturating_add(UNKNOWN_KID_INTERVAL_MS) {
             // Another VM asked recently: align this VM's window with the shared one.
             slot.last_request = Some(schedule.last_forced);
@@ -415,15 +407,7 @@ impl JwksSync {
             return;
         };
         let key = lease_key(&name);
-        let (value, cas) = host.get_shared(&key);
-        let mut schedule = value
-            .as_deref()
-            .and_then(Schedule::decode)
-            .filter(|s| s.uri == uri)
-            .unwrap_or_else(|| Schedule {
-                uri: uri.clone(),
-                ..Schedule::default()
-            });
+        let (mut schedule, cas) = read_schedule(host, &key, &uri);
         if now_ms < schedule.next_due {
             return;
         }
@@ -618,15 +602,7 @@ impl JwksSync {
             Finish::Discovered | Finish::Failed => 0,
         };
         for _ in 0..4 {
-            let (value, cas) = host.get_shared(&key);
-            let mut schedule = value
-                .as_deref()
-                .and_then(Schedule::decode)
-                .filter(|s| s.uri == uri)
-                .unwrap_or_else(|| Schedule {
-                    uri: uri.clone(),
-                    ..Schedule::default()
-                });
+            let (mut schedule, cas) = read_schedule(host, &key, &uri);
             if schedule.holder == self.vm || schedule.holder == 0 || now_ms >= schedule.lease_until
             {
                 schedule.holder = 0;
@@ -707,6 +683,21 @@ impl JwksSync {
             slot.version = version;
         }
     }
+}
+
+/// The provider's shared schedule and its CAS token; a fresh one when none is stored, it
+/// does not parse, or it is about another `jwksUri`.
+fn read_schedule(host: &dyn Host, key: &str, uri: &str) -> (Schedule, Option<u32>) {
+    let (value, cas) = host.get_shared(key);
+    let schedule = value
+        .as_deref()
+        .and_then(Schedule::decode)
+        .filter(|s| s.uri == uri)
+        .unwrap_or_else(|| Schedule {
+            uri: uri.to_owned(),
+            ..Schedule::default()
+        });
+    (schedule, cas)
 }
 
 fn names(providers: &ProviderSet, i: usize) -> Option<(String, String)> {

@@ -465,10 +465,10 @@ impl HttpContext for Exchange {
                     send(&problem.into_reply(&settings.request_id_header, Vec::new()));
                     return Action::Pause;
                 };
-                let auth_headers = if engine::auth_is_public(forward.auth) {
-                    Vec::new()
+                let auth_headers: &[(String, String)] = if engine::auth_is_public(forward.auth) {
+                    &[]
                 } else {
-                    headers.clone()
+                    &headers
                 };
                 let decision = engine::on_request_auth(
                     &self.config,
@@ -476,10 +476,9 @@ impl HttpContext for Exchange {
                     &WasmHost,
                     &forward,
                     &path,
-                    &auth_headers,
+                    auth_headers,
                 );
                 drop(auth);
-                drop(auth_headers);
                 for name in decision.strip() {
                     let _ = hostcalls::remove_map_value(requests, name);
                 }

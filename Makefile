@@ -9,6 +9,7 @@ export GATEHOUSE_WASM := $(WASM)
 export ENVOY_BIN ?= $(CURDIR)/.venv/bin/envoy
 
 .PHONY: help setup wasm build lint test test-core test-controller test-host test-schemathesis demo bench crds clean
+.PHONY: test-chart examples
 
 help:
 	@echo "make demo   - set up, build and run backend + Envoy + filter + controller on loopback"
@@ -46,7 +47,18 @@ test-host: wasm
 test-schemathesis: wasm
 	$(CARGO) test -p wasm-host-tests --test validation_schemathesis -- --ignored
 
-test: lint test-core test-controller test-host test-schemathesis
+# Helm chart: helm lint --strict, helm template validated by kubernetes-validate --strict,
+# and the Kubernetes examples validated (vendored CRDs in testdata/crds). Offline.
+test-chart: setup
+	@bash scripts/check-chart.sh
+
+# Regenerate the examples' generated objects (WasmPlugin, EnvoyExtensionPolicy, ECDS) from
+# their resources; controller/tests/examples.rs fails when they are stale.
+examples: setup
+	$(CARGO) build -p gatehouse-controller --bin gatehouse
+	GATEHOUSE_BIN=$(TARGET_DIR)/debug/gatehouse .venv/bin/python scripts/refresh-examples.py
+
+test: lint test-core test-controller test-host test-schemathesis test-chart
 	@echo "all test tiers passed"
 
 demo: build

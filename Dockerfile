@@ -3,12 +3,14 @@
 #
 #   docker build --target controller -t REGISTRY/gatehouse:TAG .
 #   docker build --target wasm-image -t REGISTRY/gatehouse-filter:TAG .
+#   docker build --target filter-files -t REGISTRY/gatehouse-filter-files:TAG .
 #
 # `controller`: the static `gatehouse` binary on distroless/static, non-root (65532), with the
 # filter module beside it at /usr/share/gatehouse/gatehouse_filter.wasm (for `gatehouse run
 # --local` and for serving it yourself). `wasm-image`: the module alone, as the OCI image
 # Istio's WasmPlugin (`url: oci://...`) and Envoy Gateway (`code.type: Image`) pull: one
-# layer holding /plugin.wasm.
+# layer holding /plugin.wasm. `filter-files`: the module at /gatehouse_filter.wasm on busybox,
+# for an initContainer that copies it into a plain Envoy pod (examples/envoy/k8s).
 
 ARG RUST_VERSION=1.88
 
@@ -31,6 +33,10 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 FROM scratch AS wasm-image
 COPY --from=build /out/gatehouse_filter.wasm /plugin.wasm
+
+FROM docker.io/library/busybox:1.37-musl AS filter-files
+COPY --from=build /out/gatehouse_filter.wasm /gatehouse_filter.wasm
+USER 65532:65532
 
 FROM gcr.io/distroless/static-debian12:nonroot AS controller
 COPY --from=build /out/gatehouse /usr/local/bin/gatehouse

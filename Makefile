@@ -48,9 +48,11 @@ test-schemathesis: wasm
 	$(CARGO) test -p wasm-host-tests --test validation_schemathesis -- --ignored
 
 # Helm chart: helm lint --strict, helm template validated by kubernetes-validate --strict,
-# and the Kubernetes examples validated (vendored CRDs in testdata/crds). Offline.
+# the Kubernetes examples validated (vendored CRDs in testdata/crds); then the rendered chart
+# in a real API server (../shared/k8s) with its RBAC checked by the server's authorizer.
 test-chart: setup
 	@bash scripts/check-chart.sh
+	@bash scripts/check-chart-apiserver.sh
 
 # Regenerate the examples' generated objects (WasmPlugin, EnvoyExtensionPolicy, ECDS) from
 # their resources; controller/tests/examples.rs fails when they are stale.

@@ -6,8 +6,9 @@
 #  3. values the chart must refuse are refused (its `fail` guards);
 #  4. the example manifests (examples/*/ and examples/envoy/k8s/) validated the same way, Istio
 #     and Envoy Gateway kinds by the CRDs vendored in testdata/crds/;
-#  5. the validator itself rejects a known-bad file (so a green run means something).
-# Kinds without a schema that are skipped, and why (docs/kubernetes.md#what-ci-checks):
+#  5. the validator itself rejects a known-bad file (so a green run means something);
+#  6. every value is commented in values.yaml and has a row in docs/kubernetes.md#values.
+# Kinds without a schema that are skipped, and why (docs/kubernetes.md#what-ci-checks-on-the-chart):
 #  - monitoring.coreos.com/ServiceMonitor: Prometheus Operator's CRD is not vendored;
 #  - gateway.networking.k8s.io/Gateway, HTTPRoute: Gateway API CRDs are not vendored;
 #  - networking.istio.io/ServiceEntry, DestinationRule (examples/istio/sso-egress.yaml):
@@ -93,5 +94,7 @@ fi
 expected=$(grep -c '^# expect:' testdata/k8s-invalid.yaml)
 got=$( (validate testdata/k8s-invalid.yaml || true) | grep "^ERROR" | cut -d: -f1 | sort -u | wc -l)
 [ "$got" = "$expected" ] || { echo "validate-k8s.py: $got errors in testdata/k8s-invalid.yaml, expected $expected" >&2; validate testdata/k8s-invalid.yaml; exit 1; }
+
+"$PY" scripts/check-values-doc.py .
 
 echo "chart checks passed: lint ${lint_ms} ms, template ${template_ms} ms, validate ${validate_ms} ms, examples ${examples_ms} ms"

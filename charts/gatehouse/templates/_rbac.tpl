@@ -1,6 +1,7 @@
 {{/*
-Every permission the controller gets, in one place (docs/kubernetes.md#rbac). Only the
-verbs the controller uses; a target switched off in `targets` grants nothing for it.
+Every permission the controller gets, in one place
+(docs/kubernetes.md#permissions-the-chart-grants). Only the verbs the controller uses; a
+target switched off in `targets` grants nothing for it.
 "gatehouse.rbacRules" is bound cluster-wide (scope: Cluster) or per watched namespace
 (scope: Namespaced). The Lease rules are bound in the release namespace only.
 */}}

@@ -3,11 +3,12 @@
 #  1. helm lint --strict, with the default values and with each charts/gatehouse/ci/*.yaml;
 #  2. helm template (CRDs included) for each of those, every object validated strictly by
 #     scripts/validate-k8s.py against the Kubernetes versions in K8S_VERSIONS;
-#  3. values the chart must refuse are refused (its `fail` guards);
+#  3. values the chart must refuse are refused (values.schema.json and its `fail` guards);
 #  4. the example manifests (examples/*/ and examples/envoy/k8s/) validated the same way, Istio
 #     and Envoy Gateway kinds by the CRDs vendored in testdata/crds/;
 #  5. the validator itself rejects a known-bad file (so a green run means something);
-#  6. every value is commented in values.yaml and has a row in docs/kubernetes.md#values.
+#  6. every value is in values.schema.json, commented in values.yaml and has a row in
+#     docs/kubernetes.md#values.
 # Kinds without a schema that are skipped, and why (docs/kubernetes.md#what-ci-checks-on-the-chart):
 #  - monitoring.coreos.com/ServiceMonitor: Prometheus Operator's CRD is not vendored;
 #  - gateway.networking.k8s.io/Gateway, HTTPRoute: Gateway API CRDs are not vendored;
@@ -74,7 +75,8 @@ done
 validate_ms=$(ms "$t0")
 
 for bad in "scope=Everywhere" "wasm.failStrategy=FAIL_SOMETIMES" "podAntiAffinity=maybe" \
-           "leaderElection.enabled=false" "wasm.sha256=abc"; do
+           "leaderElection.enabled=false" "wasm.sha256=abc" "replicas=3" "image.digest=latest" \
+           "service.type=ExternalName" "wasm.url=ftp://example.com/x.wasm" "ports.metrics=0"; do
   if "$HELM" template gatehouse "$CHART" --set "$bad" >/dev/null 2>&1; then
     echo "the chart accepted --set $bad; it must refuse it" >&2
     exit 1

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Every value of charts/gatehouse/values.yaml is commented there (a `# --` line right above
+"""Every value of charts/gatehouse/values.yaml is in values.schema.json, is commented there (a `# --` line right above
 it, or above its parent for the security contexts and resources, documented as objects) and
 has a row in the Values table of docs/kubernetes.md. Part of `make test-chart`."""
 
+import json
 import re
 import sys
 
@@ -24,6 +25,7 @@ def leaves(node, prefix=""):
 
 
 values = yaml.safe_load(open(VALUES, encoding="utf-8"))
+schema = json.load(open(f"{ROOT}/charts/gatehouse/values.schema.json", encoding="utf-8"))
 doc = open(DOC, encoding="utf-8").read()
 lines = open(VALUES, encoding="utf-8").read().splitlines()
 problems = []
@@ -49,6 +51,24 @@ for path in leaves(values):
         problems.append(f"{VALUES}: `{path}` has no `# --` comment")
     if f"| `{path}` |" not in doc:
         problems.append(f"{DOC}: no row for `{path}` in the Values table")
+
+def in_schema(path):
+    node = schema
+    for key in path.split("."):
+        if "$ref" in node:
+            node = schema["definitions"][node["$ref"].rsplit("/", 1)[1]]
+        props = node.get("properties")
+        if props is None:
+            return node.get("type") == "object"  # a free-form object (resources, ...)
+        if key not in props:
+            return False
+        node = props[key]
+    return True
+
+
+for path in leaves(values):
+    if not in_schema(path):
+        problems.append(f"values.schema.json: no schema for `{path}`")
 
 for p in problems:
     print(p)

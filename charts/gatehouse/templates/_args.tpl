@@ -34,7 +34,7 @@ in docs/kubernetes.md#values). `controller.args` replaces the whole list.
 {{- if not (kindIs "invalid" .Values.wasm.priority) }}
 - --istio-priority={{ .Values.wasm.priority }}
 {{- end }}
-- --collector-url=http://{{ include "gatehouse.fullname" . }}.{{ .Release.Namespace }}.svc:{{ .Values.service.collectorPort }}
+- --collector-service={{ include "gatehouse.fullname" . }}.{{ .Release.Namespace }}.svc.{{ .Values.clusterDomain }}:{{ .Values.service.collectorPort }}
 {{- end }}
 {{- with .Values.controller.extraArgs }}
 {{ toYaml . }}

@@ -13,6 +13,10 @@ HELM=.tools/bin/helm
 K=.tools/bin/kubectl
 CHART=charts/gatehouse
 SHARED=${GATEHOUSE_SHARED:-../shared}
+[ -x "$SHARED/k8s/start-apiserver.sh" ] || {
+  echo "needs the test API server in $SHARED/k8s (set GATEHOUSE_SHARED to the shared/ directory)" >&2
+  exit 1
+}
 state=$(mktemp -d /tmp/gh-chart-k8s.XXXXXX)
 eval "$("$SHARED/k8s/start-apiserver.sh" "$state")"
 cleanup() { "$SHARED/k8s/stop-apiserver.sh" "$state"; rm -rf "$state"; }

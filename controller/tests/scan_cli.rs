@@ -86,3 +86,8 @@ fn scan_then_compile(framework: &str) {
 fn fastapi_scan_compiles() {
     scan_then_compile("fastapi");
 }
+
+#[test]
+fn flask_scan_compiles() {
+    scan_then_compile("flask");
+}

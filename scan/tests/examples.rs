@@ -63,3 +63,8 @@ fn fastapi_example_auto_detects() {
     let scan = scan_dir(&example("fastapi"), Framework::Auto).expect("scan");
     assert_eq!(scan.report.frameworks, vec!["fastapi"]);
 }
+
+#[test]
+fn flask_example() {
+    check("flask", Framework::Flask);
+}

@@ -91,3 +91,8 @@ fn fastapi_scan_compiles() {
 fn flask_scan_compiles() {
     scan_then_compile("flask");
 }
+
+#[test]
+fn express_scan_compiles() {
+    scan_then_compile("express");
+}

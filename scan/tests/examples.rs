@@ -68,3 +68,8 @@ fn fastapi_example_auto_detects() {
 fn flask_example() {
     check("flask", Framework::Flask);
 }
+
+#[test]
+fn express_example() {
+    check("express", Framework::Express);
+}

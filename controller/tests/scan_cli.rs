@@ -96,3 +96,13 @@ fn flask_scan_compiles() {
 fn express_scan_compiles() {
     scan_then_compile("express");
 }
+
+#[test]
+fn axum_scan_compiles() {
+    scan_then_compile("axum");
+}
+
+#[test]
+fn actix_scan_compiles() {
+    scan_then_compile("actix");
+}

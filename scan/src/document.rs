@@ -27,7 +27,15 @@ pub fn assemble(found: Found, sources: &Sources, default_title: &str) -> Scan {
     };
     for mut route in routes {
         let text = sources.get(&route.loc.file).map_or("", |s| s.text.as_str());
-        let directives = annotate::read_block(text, route.comment_line, route.comment_prefix);
+        let mut directives = annotate::read_block(text, route.comment_line, route.comment_prefix);
+        if let (true, Some(alt)) = (directives.pairs.is_empty(), route.alt_comment_line) {
+            let alt_text = route
+                .alt_file
+                .as_deref()
+                .and_then(|f| sources.get(f))
+                .map_or(text, |s| s.text.as_str());
+            directives = annotate::read_block(alt_text, alt, route.comment_prefix);
+        }
         if !directives.pairs.is_empty() {
             let applied = annotate::apply(&directives, &mut route.operation);
             for e in applied.errors {

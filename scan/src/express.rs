@@ -916,6 +916,8 @@ impl Ctx<'_> {
                 loc: loc.clone(),
                 comment_line: line,
                 comment_prefix: "//",
+                alt_comment_line: None,
+                alt_file: None,
             });
         }
     }

@@ -79,6 +79,11 @@ pub struct Route {
     pub loc: Loc,
     /// 0-based line above which the comment block is read.
     pub comment_line: usize,
+    /// A second place a comment block may stand when the first has none: an actix handler's
+    /// `.service(h)` registration (the first being its route attribute).
+    pub alt_comment_line: Option<usize>,
+    /// The file of `alt_comment_line` when it is not `loc.file`.
+    pub alt_file: Option<String>,
     /// The comment syntax of the file (`#` or `//`).
     pub comment_prefix: &'static str,
 }

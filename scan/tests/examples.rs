@@ -73,3 +73,13 @@ fn flask_example() {
 fn express_example() {
     check("express", Framework::Express);
 }
+
+#[test]
+fn axum_example() {
+    check("axum", Framework::Axum);
+}
+
+#[test]
+fn actix_example() {
+    check("actix", Framework::Actix);
+}

@@ -229,6 +229,8 @@ fn emit(project: &Project, d: &Decl, ctx: &Ctx, types: &mut Types<'_>, found: &m
             loc: loc.clone(),
             comment_line: d.func.first_line,
             comment_prefix: "#",
+            alt_comment_line: None,
+            alt_file: None,
         });
     }
 }

@@ -314,6 +314,8 @@ fn emit(
             loc: Loc { ..loc.clone() },
             comment_line: f.first_line,
             comment_prefix: "#",
+            alt_comment_line: None,
+            alt_file: None,
         });
     }
 }

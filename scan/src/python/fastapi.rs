@@ -302,7 +302,7 @@ impl Params<'_, '_> {
                     ));
                 }
                 let params = def.params.clone();
-                self.params(m, &params, depth + 1);
+                self.params(m, &params, depth + 1, Vec::new());
             }
             None => self.gaps.push(Gap::at(
                 &self.loc,
@@ -311,10 +311,14 @@ impl Params<'_, '_> {
         }
     }
 
-    fn params(&mut self, module: &str, params: &[Param], depth: usize) {
+    /// A dependant's parameters the way FastAPI flattens them: its own first, then those of
+    /// its dependencies (`first`, i.e. router and decorator `dependencies=`, then the
+    /// `Depends()` of its signature), depth first.
+    fn params(&mut self, module: &str, params: &[Param], depth: usize, first: Vec<(String, Call)>) {
         if depth > 10 {
             return;
         }
+        let mut later: Vec<(String, Call)> = first;
         for p in params {
             if p.splat || p.name == "self" || p.name == "cls" {
                 continue;
@@ -343,7 +347,7 @@ impl Params<'_, '_> {
                     } else {
                         call.clone()
                     };
-                    self.dependency(module, &call, depth);
+                    later.push((module.to_string(), call));
                     continue;
                 }
             }
@@ -446,6 +450,9 @@ impl Params<'_, '_> {
                 schema: Value::Object(schema),
                 extra,
             });
+        }
+        for (m, c) in later {
+            self.dependency(&m, &c, depth);
         }
     }
 }
@@ -551,14 +558,14 @@ fn operation(
     if let Some(Expr::List(list)) = d.call.kw("dependencies") {
         deps.extend(list.iter().map(|e| (d.module.clone(), e.clone())));
     }
-    for (m, dep) in &deps {
-        if let Some((kind, c)) = ps.marker(m, dep) {
-            if kind == "Depends" || kind == "Security" {
-                ps.dependency(m, &c, 0);
-            }
-        }
-    }
-    ps.params(&d.module, &f.params, 0);
+    let first: Vec<(String, Call)> = deps
+        .iter()
+        .filter_map(|(m, dep)| match ps.marker(m, dep) {
+            Some((kind, c)) if kind == "Depends" || kind == "Security" => Some((m.clone(), c)),
+            _ => None,
+        })
+        .collect();
+    ps.params(&d.module, &f.params, 0, first);
     let Params {
         mut out,
         bodies,

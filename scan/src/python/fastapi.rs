@@ -673,12 +673,18 @@ fn operation(
             .on(method, &path),
         );
     }
-    if d.call.kw("responses").is_some() {
-        gaps.push(Gap::at(loc, "additional `responses=` are not read").on(method, &path));
+    let mut responses = additional_responses(d, &id, &path, method, types, loc, gaps);
+    match responses.get_mut(&status.to_string()) {
+        Some(Value::Object(existing)) => {
+            for (k, v) in ok {
+                existing.entry(k).or_insert(v);
+            }
+        }
+        _ => {
+            responses.insert(status.to_string(), Value::Object(ok));
+        }
     }
-    let mut responses = Map::new();
-    responses.insert(status.to_string(), Value::Object(ok));
-    if has_params || has_body {
+    if (has_params || has_body) && !responses.contains_key("422") {
         responses.insert(
             "422".into(),
             json!({"description": "Validation Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}}),
@@ -687,6 +693,125 @@ fn operation(
     }
     op.insert("responses".into(), Value::Object(responses));
     op
+}
+
+/// `responses={404: {"description": ..., "model": M}, ...}` when written literally.
+fn additional_responses(
+    d: &Decl,
+    id: &str,
+    path: &str,
+    method: &str,
+    types: &mut Types<'_>,
+    loc: &Loc,
+    gaps: &mut Vec<Gap>,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    let Some(r) = d.call.kw("responses") else {
+        return out;
+    };
+    let Expr::Dict(pairs) = r else {
+        gaps.push(Gap::at(loc, "`responses=` is not a literal dict; not read").on(method, path));
+        return out;
+    };
+    for (k, v) in pairs {
+        let code = match k {
+            Expr::Int(i) => i.to_string(),
+            Expr::Str(s) => s.clone(),
+            Expr::Name(n) => match status_code(Some(k)) {
+                Some(c) => c.to_string(),
+                None => {
+                    gaps.push(
+                        Gap::at(loc, format!("response key `{n}` not read")).on(method, path),
+                    );
+                    continue;
+                }
+            },
+            _ => {
+                gaps.push(
+                    Gap::at(loc, "a `responses=` key is not a literal; not read").on(method, path),
+                );
+                continue;
+            }
+        };
+        let Expr::Dict(fields) = v else {
+            gaps.push(
+                Gap::at(
+                    loc,
+                    format!("response {code} is not a literal dict; not read"),
+                )
+                .on(method, path),
+            );
+            continue;
+        };
+        let mut resp = Map::new();
+        for (fk, fv) in fields {
+            match fk.as_str() {
+                Some("model") => {
+                    let ty = types.ty(&d.module, fv, loc);
+                    let schema = titled(&ty, &format!("Response_{code}_{id}"));
+                    resp.insert(
+                        "content".into(),
+                        json!({"application/json": {"schema": schema}}),
+                    );
+                }
+                Some(key @ ("description" | "content" | "headers" | "links")) => match fv.literal()
+                {
+                    Some(v) => {
+                        resp.insert(key.into(), v);
+                    }
+                    None => gaps.push(
+                        Gap::at(
+                            loc,
+                            format!("response {code} `{key}` is not a literal; not read"),
+                        )
+                        .on(method, path),
+                    ),
+                },
+                _ => gaps
+                    .push(Gap::at(loc, format!("response {code}: key not read")).on(method, path)),
+            }
+        }
+        if !resp.contains_key("description") {
+            // FastAPI fills in the HTTP reason phrase.
+            let phrase = code
+                .parse::<u16>()
+                .ok()
+                .and_then(reason)
+                .unwrap_or("Additional Response");
+            resp.insert("description".into(), json!(phrase));
+        }
+        out.insert(code, Value::Object(resp));
+    }
+    out
+}
+
+/// Python's `http.HTTPStatus(code).phrase` for the codes APIs document most.
+fn reason(code: u16) -> Option<&'static str> {
+    Some(match code {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        410 => "Gone",
+        412 => "Precondition Failed",
+        413 => "Request Entity Too Large",
+        415 => "Unsupported Media Type",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => return None,
+    })
 }
 
 /// A schema as FastAPI gives it to a body or response field: titled unless a reference.

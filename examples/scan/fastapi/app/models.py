@@ -43,3 +43,9 @@ class UserOut(BaseModel):
     username: str
     role: Literal["admin", "staff", "customer"]
     active: bool = True
+
+
+class Problem(BaseModel):
+    """What the API answers with on errors."""
+
+    detail: str

@@ -42,3 +42,9 @@ if ! "$VENV/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.versi
   say "installing fastapi==$FASTAPI_VERSION pydantic==$PYDANTIC_VERSION into $VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "fastapi==$FASTAPI_VERSION" "pydantic==$PYDANTIC_VERSION"
 fi
+# Flask's own url_map checks the routes `gatehouse scan` reads from the Flask example.
+FLASK_VERSION=3.1.3
+if ! "$VENV/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.version('flask')!='$FLASK_VERSION')" 2>/dev/null; then
+  say "installing flask==$FLASK_VERSION into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "flask==$FLASK_VERSION"
+fi

@@ -86,7 +86,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let r = &scan.report;
     let mut stderr = std::io::stderr().lock();
     for gap in &r.gaps {
-        writeln!(stderr, "left out: {gap}")?;
+        writeln!(stderr, "note: {gap}")?;
     }
     writeln!(
         stderr,

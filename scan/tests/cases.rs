@@ -265,3 +265,90 @@ fn errors_when_nothing_is_found_or_no_directory() {
     let s = scan(dir.path(), Framework::Auto);
     assert_eq!(s.openapi["paths"], Value::Object(serde_json::Map::new()));
 }
+
+#[test]
+fn axum_associated_functions_tuples_and_qualified_types() {
+    let dir = project(&[
+        (
+            "src/main.rs",
+            r#"
+use axum::{extract::{Path, Json}, routing::{get, put}, Router};
+mod a { #[derive(serde::Deserialize)] pub struct Item { pub x: u8 } }
+mod b;
+struct Api;
+impl Api {
+    fn router() -> Router {
+        Router::new().route("/o/{org}/i/{n}", put(Api::put_item).get(get_item))
+    }
+    async fn put_item(Path((org, n)): Path<(String, i64)>, Json(i): Json<a::Item>) -> Json<a::Item> { Json(i) }
+}
+async fn get_item(Path(p): Path<Ids>) -> String { String::new() }
+#[derive(serde::Deserialize)]
+struct Ids { org: String, #[serde(rename = "n")] number: u32 }
+fn main() { let _ = Api::router(); }
+"#,
+        ),
+        (
+            "src/b.rs",
+            "#[derive(serde::Deserialize)] pub struct Item { pub y: String }\n",
+        ),
+    ]);
+    let s = scan(dir.path(), Framework::Axum);
+    assert_eq!(ops(&s), vec!["GET /o/{org}/i/{n}", "PUT /o/{org}/i/{n}"]);
+    let item = &s.openapi["paths"]["/o/{org}/i/{n}"];
+    assert_eq!(item["put"]["operationId"], json!("put_item"));
+    assert_eq!(
+        item["put"]["parameters"][1]["schema"],
+        json!({"type": "integer", "format": "int64"})
+    );
+    assert_eq!(
+        item["get"]["parameters"][1]["schema"],
+        json!({"type": "integer", "format": "int32", "minimum": 0})
+    );
+    assert_eq!(
+        item["put"]["requestBody"]["content"]["application/json"]["schema"],
+        json!({"$ref": "#/components/schemas/Item"})
+    );
+    // `a::Item` is the one in `mod a`, not the `Item` of src/b.rs.
+    assert_eq!(
+        s.openapi["components"]["schemas"]["Item"]["properties"],
+        json!({"x": {"type": "integer", "format": "int32", "minimum": 0}})
+    );
+    assert!(!has_gap(&s, "Item"), "{:#?}", gaps(&s));
+}
+
+#[test]
+fn rust_type_defined_twice_unqualified_is_reported() {
+    let dir = project(&[
+        (
+            "src/main.rs",
+            r#"
+use actix_web::{post, web, App};
+use serde::Deserialize;
+mod a;
+mod b;
+#[post("/x")]
+async fn x(_b: web::Json<Item>) -> web::Json<a::Item> { todo!() }
+fn main() { App::new().service(x); }
+"#,
+        ),
+        (
+            "src/a.rs",
+            "#[derive(serde::Serialize, serde::Deserialize)] pub struct Item { pub a: bool }\n",
+        ),
+        (
+            "src/b.rs",
+            "#[derive(serde::Deserialize)] pub struct Item { pub b: bool }\n",
+        ),
+    ]);
+    let s = scan(dir.path(), Framework::Actix);
+    assert_eq!(ops(&s), vec!["POST /x"]);
+    assert!(
+        has_gap(&s, "`Item` is defined 2 times; the one in src/a.rs is used"),
+        "{:#?}",
+        gaps(&s)
+    );
+    let resp = &s.openapi["paths"]["/x"]["post"]["responses"]["200"]["content"]["application/json"]
+        ["schema"];
+    assert_eq!(resp, &json!({"$ref": "#/components/schemas/Item"}));
+}

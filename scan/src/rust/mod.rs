@@ -34,8 +34,8 @@ impl std::fmt::Debug for Func {
 #[derive(Default)]
 pub struct Crate {
     pub fns: BTreeMap<String, Vec<Func>>,
-    pub structs: BTreeMap<String, (String, syn::ItemStruct)>,
-    pub enums: BTreeMap<String, (String, syn::ItemEnum)>,
+    pub structs: BTreeMap<String, Vec<Def<syn::ItemStruct>>>,
+    pub enums: BTreeMap<String, Vec<Def<syn::ItemEnum>>>,
     pub uses_axum: bool,
     pub uses_actix: bool,
 }
@@ -46,8 +46,88 @@ impl std::fmt::Debug for Crate {
     }
 }
 
+/// A struct or enum and where it is defined.
+#[derive(Clone)]
+pub struct Def<T> {
+    /// `a::b` from the file and inline `mod`s; "" for the crate root.
+    pub module: String,
+    pub file: String,
+    pub item: T,
+}
+
+impl<T> std::fmt::Debug for Def<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}::… ({})", self.module, self.file)
+    }
+}
+
+/// The module path of a file: `src/a/b.rs` and `src/a/b/mod.rs` → `a::b`, `src/main.rs` → "".
+#[must_use]
+pub fn file_module(rel: &str) -> String {
+    let p = rel.strip_suffix(".rs").unwrap_or(rel);
+    let p = p.split_once("src/").map_or(p, |(_, rest)| rest);
+    let p = p.strip_suffix("/mod").unwrap_or(p);
+    if matches!(p, "main" | "lib") || p.starts_with("bin/") {
+        return String::new();
+    }
+    p.replace('/', "::")
+}
+
+/// The definition a path names: the one whose module ends with the path's qualifier
+/// (`models::Pet` → module `…models`), else the one in `prefer_file`, else the only one.
+/// The flag says the choice was ambiguous.
+pub fn pick<'a, T>(
+    defs: &'a [Def<T>],
+    qualifier: &[String],
+    prefer_file: &str,
+) -> Option<(&'a Def<T>, bool)> {
+    let q: Vec<&str> = qualifier
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !matches!(*s, "crate" | "self" | "super"))
+        .collect();
+    if defs.len() == 1 {
+        return defs.first().map(|d| (d, false));
+    }
+    if !q.is_empty() {
+        let want = q.join("::");
+        let hits: Vec<&Def<T>> = defs
+            .iter()
+            .filter(|d| d.module == want || d.module.ends_with(&format!("::{want}")))
+            .collect();
+        if let [one] = hits.as_slice() {
+            return Some((one, false));
+        }
+    }
+    let same_file: Vec<&Def<T>> = defs.iter().filter(|d| d.file == prefer_file).collect();
+    if let [one] = same_file.as_slice() {
+        return Some((one, false));
+    }
+    defs.first().map(|d| (d, true))
+}
+
+/// The path segments before a type's name: `models::Pet` → [models].
+#[must_use]
+pub fn qualifier(ty: &Type) -> Vec<String> {
+    match ty {
+        Type::Path(p) => {
+            let n = p.path.segments.len();
+            p.path
+                .segments
+                .iter()
+                .take(n.saturating_sub(1))
+                .map(|s| s.ident.to_string())
+                .collect()
+        }
+        Type::Reference(r) => qualifier(&r.elem),
+        Type::Paren(p) => qualifier(&p.elem),
+        Type::Group(g) => qualifier(&g.elem),
+        _ => Vec::new(),
+    }
+}
+
 impl Crate {
-    fn add_items(&mut self, file: &str, items: &[Item]) {
+    fn add_items(&mut self, file: &str, module: &str, items: &[Item]) {
         for item in items {
             match item {
                 Item::Fn(f) => self
@@ -58,19 +138,51 @@ impl Crate {
                         file: file.to_string(),
                         item: f.clone(),
                     }),
-                Item::Struct(s) => {
-                    self.structs
-                        .entry(s.ident.to_string())
-                        .or_insert_with(|| (file.to_string(), s.clone()));
-                }
-                Item::Enum(e) => {
-                    self.enums
-                        .entry(e.ident.to_string())
-                        .or_insert_with(|| (file.to_string(), e.clone()));
+                Item::Struct(s) => self
+                    .structs
+                    .entry(s.ident.to_string())
+                    .or_default()
+                    .push(Def {
+                        module: module.to_string(),
+                        file: file.to_string(),
+                        item: s.clone(),
+                    }),
+                Item::Enum(e) => self
+                    .enums
+                    .entry(e.ident.to_string())
+                    .or_default()
+                    .push(Def {
+                        module: module.to_string(),
+                        file: file.to_string(),
+                        item: e.clone(),
+                    }),
+                // Handlers and router builders may be associated functions.
+                Item::Impl(i) if i.trait_.is_none() => {
+                    for it in &i.items {
+                        if let syn::ImplItem::Fn(f) = it {
+                            self.fns
+                                .entry(f.sig.ident.to_string())
+                                .or_default()
+                                .push(Func {
+                                    file: file.to_string(),
+                                    item: syn::ItemFn {
+                                        attrs: f.attrs.clone(),
+                                        vis: f.vis.clone(),
+                                        sig: f.sig.clone(),
+                                        block: Box::new(f.block.clone()),
+                                    },
+                                });
+                        }
+                    }
                 }
                 Item::Mod(m) => {
                     if let Some((_, inner)) = &m.content {
-                        self.add_items(file, inner);
+                        let sub = if module.is_empty() {
+                            m.ident.to_string()
+                        } else {
+                            format!("{module}::{}", m.ident)
+                        };
+                        self.add_items(file, &sub, inner);
                     }
                 }
                 Item::Use(u) => {
@@ -384,7 +496,7 @@ pub fn scan(sources: &Sources, framework: Framework, found: &mut Found) {
     let mut krate = Crate::default();
     for s in sources.with_ext(&["rs"]) {
         match syn::parse_file(&s.text) {
-            Ok(file) => krate.add_items(&s.rel, &file.items),
+            Ok(file) => krate.add_items(&s.rel, &file_module(&s.rel), &file.items),
             Err(e) => found.gaps.push(Gap {
                 file: s.rel.clone(),
                 line: line_of(e.span()),

@@ -4,7 +4,7 @@
 //! `skip`), unit-only enums string enums. What serde does beyond that (flatten, tagged
 //! enums, custom (de)serializers, generics) is reported and left open.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 use syn::{Attribute, Fields, LitStr, Type};
@@ -25,7 +25,8 @@ pub struct Types<'c> {
     krate: &'c Crate,
     pub schemas: BTreeMap<String, Value>,
     pub gaps: Vec<Gap>,
-    building: BTreeSet<String>,
+    /// Component name → the definition (file, module) it was built from.
+    owners: BTreeMap<String, (String, String)>,
 }
 
 /// `#[doc = "..."]` lines joined, as rustdoc shows them.
@@ -211,7 +212,7 @@ impl<'c> Types<'c> {
             krate,
             schemas: BTreeMap::new(),
             gaps: Vec::new(),
-            building: BTreeSet::new(),
+            owners: BTreeMap::new(),
         }
     }
 
@@ -288,7 +289,7 @@ impl<'c> Types<'c> {
             "NaiveDate" | "Date" => json!({"type": "string", "format": "date"}),
             "NaiveTime" | "Time" => json!({"type": "string", "format": "time"}),
             "Value" => json!({}),
-            name => match self.named(name) {
+            name => match self.named(name, &super::qualifier(ty), loc) {
                 Some(s) => s,
                 None => {
                     self.gaps.push(Gap::at(
@@ -303,13 +304,49 @@ impl<'c> Types<'c> {
     }
 
     /// A struct or enum of the crate as a component reference (newtypes inline).
-    fn named(&mut self, name: &str) -> Option<Value> {
+    fn named(&mut self, name: &str, qual: &[String], loc: &Loc) -> Option<Value> {
         let r = json!({"$ref": format!("#/components/schemas/{name}")});
-        if self.schemas.contains_key(name) || self.building.contains(name) {
-            return Some(r);
-        }
         let krate = self.krate;
-        if let Some((file, s)) = krate.structs.get(name) {
+        let s_def = krate
+            .structs
+            .get(name)
+            .and_then(|d| super::pick(d, qual, &loc.file));
+        let e_def = match s_def {
+            Some(_) => None,
+            None => krate
+                .enums
+                .get(name)
+                .and_then(|d| super::pick(d, qual, &loc.file)),
+        };
+        let (file, module, ambiguous) = match (&s_def, &e_def) {
+            (Some((d, a)), _) => (d.file.clone(), d.module.clone(), *a),
+            (None, Some((d, a))) => (d.file.clone(), d.module.clone(), *a),
+            (None, None) => return None,
+        };
+        match self.owners.get(name) {
+            Some(owner) if *owner == (file.clone(), module.clone()) => return Some(r),
+            Some(owner) => {
+                self.gaps.push(Gap::at(
+                    loc,
+                    format!(
+                        "two types named `{name}` ({} and {file}); the schema of the first is used",
+                        owner.0
+                    ),
+                ));
+                return Some(r);
+            }
+            None => {}
+        }
+        if ambiguous {
+            let n = krate.structs.get(name).map_or(0, Vec::len)
+                + krate.enums.get(name).map_or(0, Vec::len);
+            self.gaps.push(Gap::at(
+                loc,
+                format!("`{name}` is defined {n} times; the one in {file} is used (qualify the path to choose)"),
+            ));
+        }
+        if let Some((def, _)) = s_def {
+            let (file, s) = (&def.file, &def.item);
             let sloc = Loc {
                 file: file.clone(),
                 line: super::line_of(s.ident.span()),
@@ -333,13 +370,14 @@ impl<'c> Types<'c> {
                     return Some(self.schema(&only.ty, &sloc).0);
                 }
             }
-            self.building.insert(name.to_string());
+            self.owners
+                .insert(name.to_string(), (def.file.clone(), def.module.clone()));
             let schema = self.struct_schema(s, &sloc);
-            self.building.remove(name);
             self.schemas.insert(name.to_string(), schema);
             return Some(r);
         }
-        if let Some((file, e)) = krate.enums.get(name) {
+        if let Some((def, _)) = e_def {
+            let (file, e) = (&def.file, &def.item);
             let eloc = Loc {
                 file: file.clone(),
                 line: super::line_of(e.ident.span()),
@@ -367,6 +405,8 @@ impl<'c> Types<'c> {
                 if let Some(d) = doc_of(&e.attrs) {
                     s.insert("description".into(), json!(d));
                 }
+                self.owners
+                    .insert(name.to_string(), (def.file.clone(), def.module.clone()));
                 self.schemas.insert(name.to_string(), Value::Object(s));
                 return Some(r);
             }
@@ -459,7 +499,8 @@ impl<'c> Types<'c> {
     pub fn struct_fields(&mut self, ty: &Type, loc: &Loc) -> Option<Vec<Field>> {
         let (head, _) = type_head(ty)?;
         let krate = self.krate;
-        let (file, s) = krate.structs.get(&head)?;
+        let (def, _) = super::pick(krate.structs.get(&head)?, &super::qualifier(ty), &loc.file)?;
+        let (file, s) = (&def.file, &def.item);
         if !matches!(s.fields, Fields::Named(_)) {
             return None;
         }
@@ -467,7 +508,6 @@ impl<'c> Types<'c> {
             file: file.clone(),
             line: super::line_of(s.ident.span()),
         };
-        let _ = loc;
         Some(self.fields_of(s, &sloc))
     }
 }

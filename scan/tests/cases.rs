@@ -352,3 +352,53 @@ fn main() { App::new().service(x); }
         ["schema"];
     assert_eq!(resp, &json!({"$ref": "#/components/schemas/Item"}));
 }
+
+#[test]
+fn express_typescript_types_become_schemas() {
+    let dir = project(&[
+        (
+            "app.ts",
+            r#"
+import express, { Request, Response } from 'express';
+import { Node } from './model';
+const app = express();
+type Q = { depth: number; mode?: 'flat' | 'tree'; page?: Missing };
+app.put('/nodes/:id', (req: Request<{ id: string }, Node, Node, Q>, res: Response<Node>) => res.json(req.body));
+"#,
+        ),
+        (
+            "model.ts",
+            "export interface Node { id: string; children: Node[]; parent: Node | null; weight?: 1 | 2 }\n",
+        ),
+    ]);
+    let s = scan(dir.path(), Framework::Express);
+    let op = &s.openapi["paths"]["/nodes/{id}"]["put"];
+    assert_eq!(
+        op["requestBody"]["content"]["application/json"]["schema"],
+        json!({"$ref": "#/components/schemas/Node"})
+    );
+    assert_eq!(
+        op["parameters"][1],
+        json!({"name": "depth", "in": "query", "required": true, "schema": {"type": "number"}})
+    );
+    assert_eq!(
+        op["parameters"][2]["schema"],
+        json!({"type": "string", "enum": ["flat", "tree"]})
+    );
+    // A recursive interface is one component referring to itself.
+    let node = &s.openapi["components"]["schemas"]["Node"];
+    assert_eq!(
+        node["properties"]["children"]["items"],
+        json!({"$ref": "#/components/schemas/Node"})
+    );
+    assert_eq!(
+        node["properties"]["parent"],
+        json!({"anyOf": [{"$ref": "#/components/schemas/Node"}, {"type": "null"}]})
+    );
+    assert_eq!(node["required"], json!(["id", "children", "parent"]));
+    assert!(
+        has_gap(&s, "TypeScript type `Missing` not found"),
+        "{:#?}",
+        gaps(&s)
+    );
+}

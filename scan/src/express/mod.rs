@@ -6,6 +6,7 @@
 //! project ([`read`] reads each file); `req.body` marks a JSON request body whose shape is not inferred.
 
 mod read;
+mod ts_types;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,6 +15,7 @@ use serde_json::{json, Map, Value};
 use crate::files::Sources;
 use crate::{Found, Framework, Gap, Loc, Route};
 use read::{parse_file, resolve_spec, Arg, Binding, FileFacts, Handler};
+use ts_types::{Resolve, Schemas, TsType};
 
 const VERBS: &[&str] = &[
     "get", "post", "put", "delete", "patch", "options", "head", "all",
@@ -27,6 +29,31 @@ struct Ctx<'a> {
     files: &'a BTreeMap<String, FileFacts>,
     found: &'a mut Found,
     reached: BTreeSet<Key>,
+    ts: Schemas,
+}
+
+/// TypeScript names as a file sees them: its own declarations, then its imports.
+struct Files<'a>(&'a BTreeMap<String, FileFacts>);
+
+impl Resolve for Files<'_> {
+    fn resolve(&self, file: &str, name: &str) -> Option<(String, TsType)> {
+        let facts = self.0.get(file)?;
+        if let Some(t) = facts.types.get(name) {
+            return Some((file.to_string(), t.clone()));
+        }
+        match facts.bindings.get(name)? {
+            Binding::Import(f, Some(export)) => {
+                let target = self.0.get(f)?;
+                let local = target
+                    .exports
+                    .get(&Some(export.clone()))
+                    .cloned()
+                    .unwrap_or_else(|| export.clone());
+                target.types.get(&local).map(|t| (f.clone(), t.clone()))
+            }
+            _ => None,
+        }
+    }
 }
 
 impl Ctx<'_> {
@@ -52,13 +79,20 @@ impl Ctx<'_> {
         self.export_router(&target, export.as_ref(), 0)
     }
 
-    /// A handler named by identifier or `module.name`, in this file or an imported one.
-    fn handler_of(&self, file: &str, arg: &Arg) -> Option<Handler> {
+    /// A handler named by identifier or `module.name`, in this file or an imported one,
+    /// with the file it is defined in.
+    fn handler_of(&self, file: &str, arg: &Arg) -> Option<(String, Handler)> {
         let facts = self.files.get(file)?;
         let (target, export) = match arg {
             Arg::Ident(n) => match facts.bindings.get(n) {
                 Some(Binding::Import(f, e)) => (f.clone(), e.clone()),
-                _ => return facts.handlers.get(n).cloned(),
+                _ => {
+                    return facts
+                        .handlers
+                        .get(n)
+                        .cloned()
+                        .map(|h| (file.to_string(), h))
+                }
             },
             Arg::Member(o, p) => match facts.bindings.get(o)? {
                 Binding::Import(f, None) => (f.clone(), Some(p.clone())),
@@ -68,7 +102,35 @@ impl Ctx<'_> {
         };
         let t = self.files.get(&target)?;
         let local = t.exports.get(&export)?;
-        t.handlers.get(local).cloned()
+        t.handlers.get(local).cloned().map(|h| (target, h))
+    }
+
+    /// A TypeScript type as JSON Schema, reporting what does not resolve.
+    fn ts_schema(&mut self, t: &TsType, file: &str, loc: &Loc) -> Value {
+        let files = Files(self.files);
+        let before = self.ts.unresolved.len();
+        let s = self.ts.schema(t, file, &files);
+        for u in self.ts.unresolved.split_off(before) {
+            self.found.gaps.push(Gap::at(
+                loc,
+                format!("TypeScript type `{u}` not found in the scanned project; schema left open"),
+            ));
+        }
+        s
+    }
+
+    /// The properties of an object type (through aliases and imports).
+    fn ts_props(&self, t: &TsType, file: &str) -> Option<(String, Vec<ts_types::TsProp>)> {
+        let files = Files(self.files);
+        let (mut file, mut t) = (file.to_string(), t.clone());
+        for _ in 0..8 {
+            match t {
+                TsType::Object(props) => return Some((file, props)),
+                TsType::Ref(name) => (file, t) = files.resolve(&file, &name)?,
+                _ => return None,
+            }
+        }
+        None
     }
 
     fn export_router(&self, file: &str, export: Option<&String>, depth: usize) -> Option<Key> {
@@ -183,6 +245,8 @@ impl Ctx<'_> {
             vec![verb]
         };
         let mut body = false;
+        let mut body_schema: Option<Value> = None;
+        let mut response_schema: Option<Value> = None;
         let mut name = None;
         let mut dynamic = Vec::new();
         let mut unknown_handler = false;
@@ -191,7 +255,7 @@ impl Ctx<'_> {
                 Arg::Inline(i) => {
                     name.clone_from(&i.name);
                     unknown_handler = false;
-                    Some(i.clone())
+                    Some((file.to_string(), i.clone()))
                 }
                 Arg::Ident(n) | Arg::Member(_, n) => {
                     name = Some(n.clone());
@@ -201,7 +265,34 @@ impl Ctx<'_> {
                 }
                 _ => None,
             };
-            if let Some(i) = info {
+            if let Some((hfile, i)) = info {
+                // Express's default ReqBody is `any`; `never`/`void` say there is none.
+                if let Some(t) = i
+                    .body_type
+                    .as_ref()
+                    .filter(|t| !matches!(t, TsType::Any | TsType::Null))
+                {
+                    body_schema = Some(self.ts_schema(t, &hfile, loc));
+                }
+                if let Some(t) = i
+                    .response_type
+                    .as_ref()
+                    .filter(|t| !matches!(t, TsType::Any))
+                {
+                    response_schema = Some(self.ts_schema(t, &hfile, loc));
+                }
+                if let Some(t) = &i.query_type {
+                    match self.ts_props(t, &hfile) {
+                        Some((pfile, props)) => {
+                            for prop in props {
+                                let schema = self.ts_schema(&prop.ty, &pfile, loc);
+                                params.retain(|p| !(p["in"] == json!("query") && p["name"] == json!(prop.name)));
+                                params.push(json!({"name": prop.name, "in": "query", "required": !prop.optional, "schema": schema}));
+                            }
+                        }
+                        None => self.found.gaps.push(Gap::at(loc, "the Request's query type is not an object type of the project; its parameters are left out").on(verb, &path)),
+                    }
+                }
                 for (l, n) in i.params {
                     let (l, n) = if l == "header" {
                         (l, n.to_ascii_lowercase())
@@ -227,7 +318,12 @@ impl Ctx<'_> {
             if !params.is_empty() {
                 op.insert("parameters".into(), Value::Array(params.clone()));
             }
-            if body && !matches!(method, "get" | "head" | "delete" | "options") {
+            if let (Some(schema), false) = (&body_schema, matches!(method, "get" | "head")) {
+                op.insert(
+                    "requestBody".into(),
+                    json!({"required": true, "content": {"application/json": {"schema": schema}}}),
+                );
+            } else if body && !matches!(method, "get" | "head" | "delete" | "options") {
                 op.insert(
                     "requestBody".into(),
                     json!({"content": {"application/json": {"schema": {}}}}),
@@ -238,6 +334,13 @@ impl Ctx<'_> {
                         "req.body read; its shape is not inferred (schema left open)",
                     )
                     .on(method, &path),
+                );
+            }
+            if let Some(schema) = &response_schema {
+                // The type every `res.json()` of the handler sends; the status is not inferred.
+                op.insert(
+                    "responses".into(),
+                    json!({"default": {"description": "Response (status not inferred)", "content": {"application/json": {"schema": schema}}}}),
                 );
             }
             if unknown_handler {
@@ -376,6 +479,7 @@ pub fn scan(sources: &Sources, found: &mut Found) {
         files: &files,
         found,
         reached: BTreeSet::new(),
+        ts: Schemas::default(),
     };
     let roots = if apps.is_empty() {
         routers.clone()
@@ -388,6 +492,8 @@ pub fn scan(sources: &Sources, found: &mut Found) {
         }
     }
     let reached = std::mem::take(&mut ctx.reached);
+    let components = std::mem::take(&mut ctx.ts.components);
+    found.schemas.extend(components);
     for r in routers {
         let n: usize = files
             .get(&r.0)
@@ -406,15 +512,22 @@ pub fn scan(sources: &Sources, found: &mut Found) {
     }
     if found.routes.len() > before {
         found.frameworks.push(Framework::Express);
-        found.gaps.push(Gap {
-            file: roots.first().map(|r| r.0.clone()).unwrap_or_default(),
-            line: 0,
-            operation: None,
-            message: format!(
-                "Express responses are not inferred ({} operations documented with a `default` response)",
-                found.routes.len() - before
-            ),
-        });
+        let untyped = found
+            .routes
+            .iter()
+            .skip(before)
+            .filter(|r| !r.operation.contains_key("responses"))
+            .count();
+        if untyped > 0 {
+            found.gaps.push(Gap {
+                file: roots.first().map(|r| r.0.clone()).unwrap_or_default(),
+                line: 0,
+                operation: None,
+                message: format!(
+                    "Express responses are not inferred without a `Response<T>` type ({untyped} operations documented with a `default` response)"
+                ),
+            });
+        }
     }
 }
 

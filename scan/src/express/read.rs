@@ -5,6 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use tree_sitter::{Node, Parser};
 
+use super::ts_types::{self, TsType};
+
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Binding {
     App,
@@ -39,6 +41,10 @@ pub(super) struct Handler {
     pub(super) body: bool,
     /// Lookups by a computed name.
     pub(super) dynamic: Vec<String>,
+    /// TypeScript: `Request<P, ResBody, ReqBody, Query>` and `Response<ResBody>`.
+    pub(super) body_type: Option<TsType>,
+    pub(super) query_type: Option<TsType>,
+    pub(super) response_type: Option<TsType>,
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +69,8 @@ pub(super) struct FileFacts {
     pub(super) exports: HashMap<Option<String>, String>,
     pub(super) chains: Vec<Chain>,
     pub(super) handlers: HashMap<String, Handler>,
+    /// TypeScript interfaces and type aliases by name.
+    pub(super) types: HashMap<String, TsType>,
 }
 
 pub(super) fn named_children(node: Node<'_>) -> Vec<Node<'_>> {
@@ -314,6 +322,26 @@ impl Reader<'_> {
                     facts.handlers.insert(self.text(n), self.handler(node));
                 }
             }
+            "interface_declaration" => {
+                if let (Some(n), Some(b)) = (
+                    node.child_by_field_name("name"),
+                    node.child_by_field_name("body"),
+                ) {
+                    facts
+                        .types
+                        .insert(self.text(n), ts_types::object_members(b, self.src));
+                }
+            }
+            "type_alias_declaration" => {
+                if let (Some(n), Some(v)) = (
+                    node.child_by_field_name("name"),
+                    node.child_by_field_name("value"),
+                ) {
+                    facts
+                        .types
+                        .insert(self.text(n), ts_types::read(v, self.src));
+                }
+            }
             "assignment_expression" => {
                 if let (Some(left), Some(right)) = (
                     node.child_by_field_name("left"),
@@ -523,9 +551,45 @@ impl Reader<'_> {
             name: f.child_by_field_name("name").map(|n| self.text(n)),
             ..Handler::default()
         };
-        let req = f
+        let params: Vec<Node<'_>> = f
             .child_by_field_name("parameters")
-            .and_then(|ps| named_children(ps).into_iter().next())
+            .map(named_children)
+            .unwrap_or_default();
+        let generic = |p: Option<&Node<'_>>, of: &str| -> Vec<TsType> {
+            let Some(t) = p.and_then(|p| p.child_by_field_name("type")) else {
+                return Vec::new();
+            };
+            let Some(g) = named_children(t)
+                .into_iter()
+                .next()
+                .filter(|g| g.kind() == "generic_type")
+            else {
+                return Vec::new();
+            };
+            let name = g
+                .child_by_field_name("name")
+                .map(|n| self.text(n))
+                .unwrap_or_default();
+            if name.rsplit('.').next() != Some(of) {
+                return Vec::new();
+            }
+            g.child_by_field_name("type_arguments")
+                .map(|a| {
+                    named_children(a)
+                        .into_iter()
+                        .map(|t| ts_types::read(t, self.src))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let req_args = generic(params.first(), "Request");
+        let res_args = generic(params.get(1), "Response");
+        h.response_type = res_args.first().or(req_args.get(1)).cloned();
+        h.body_type = req_args.get(2).cloned();
+        h.query_type = req_args.get(3).cloned();
+        let req = params
+            .first()
+            .copied()
             .or_else(|| f.child_by_field_name("parameter"))
             .map(|p| match p.kind() {
                 "required_parameter" | "optional_parameter" => p

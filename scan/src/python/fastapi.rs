@@ -250,6 +250,7 @@ struct BodyParam {
     ty: Ty,
     required: bool,
     embed: bool,
+    default: Option<Value>,
 }
 
 const MARKERS: &[&str] = &[
@@ -387,11 +388,20 @@ impl Params<'_, '_> {
                 .and_then(Expr::as_str)
                 .map(str::to_string);
             if location == "body" {
+                let default = if required {
+                    None
+                } else {
+                    default
+                        .as_ref()
+                        .and_then(default_value)
+                        .filter(|v| !v.is_null())
+                };
                 self.bodies.push(BodyParam {
                     name: alias.unwrap_or_else(|| p.name.clone()),
                     ty,
                     required,
                     embed: call.as_ref().and_then(|c| c.kw("embed")) == Some(&Expr::Bool(true)),
+                    default,
                 });
                 continue;
             }
@@ -457,8 +467,8 @@ impl Params<'_, '_> {
     }
 }
 
-/// Does FastAPI read a parameter of this schema from the body (models, mappings, and
-/// sequences of them) rather than the query?
+/// Does FastAPI read a parameter without a marker from the body (models, mappings,
+/// sequences) rather than the query?
 fn body_like(schema: &Value, components: &std::collections::BTreeMap<String, Value>) -> bool {
     if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
         let name = r.rsplit('/').next().unwrap_or("");
@@ -468,9 +478,8 @@ fn body_like(schema: &Value, components: &std::collections::BTreeMap<String, Val
     }
     match schema.get("type").and_then(Value::as_str) {
         Some("object") => true,
-        Some("array") => schema
-            .get("items")
-            .is_some_and(|i| body_like(i, components)),
+        // A sequence is a query parameter only with an explicit `Query()`.
+        Some("array") => true,
         _ => schema
             .get("anyOf")
             .and_then(Value::as_array)
@@ -606,7 +615,11 @@ fn operation(
                 let mut props = Map::new();
                 let mut req = Vec::new();
                 for b in &bodies {
-                    props.insert(b.name.clone(), titled(&b.ty, &b.name));
+                    let mut schema = titled(&b.ty, &b.name);
+                    if let (Some(d), Value::Object(o)) = (&b.default, &mut schema) {
+                        o.insert("default".into(), d.clone());
+                    }
+                    props.insert(b.name.clone(), schema);
                     if b.required {
                         req.push(json!(b.name));
                     }

@@ -584,7 +584,7 @@ pub fn scalar(name: &str) -> Option<Value> {
         "float" => json!({"type": "number"}),
         "bool" => json!({"type": "boolean"}),
         "bytes" => json!({"type": "string", "format": "binary"}),
-        "dict" | "Dict" | "Mapping" => json!({"type": "object"}),
+        "dict" | "Dict" | "Mapping" => json!({"type": "object", "additionalProperties": true}),
         "list" | "List" | "Sequence" => json!({"type": "array", "items": {}}),
         "set" | "Set" => json!({"type": "array", "items": {}, "uniqueItems": true}),
         "Any" | "object" => json!({}),

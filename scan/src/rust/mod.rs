@@ -282,7 +282,7 @@ pub fn operation(
     let mut params: Vec<Value> = Vec::new();
     let mut typed: BTreeMap<String, Value> = BTreeMap::new();
     let mut body: Option<(String, Value)> = None;
-    let mut response: Option<Value> = None;
+    let mut response: Option<(Option<&str>, Value)> = None;
     let Some(func) = handler else {
         if !handler_name.is_empty() {
             gaps.push(
@@ -409,11 +409,16 @@ pub fn operation(
         );
     }
     match response {
-        Some(schema) => {
-            op.insert("responses".into(), json!({"200": {"description": "OK", "content": {"application/json": {"schema": schema}}}}));
+        Some((Some(status), schema)) => {
+            op.insert("responses".into(), json!({status: {"description": "OK", "content": {"application/json": {"schema": schema}}}}));
         }
-        None => gaps
-            .push(Gap::at(&hloc, "response type not inferred (only Json<T> is)").on(method, path)),
+        Some((None, schema)) => {
+            op.insert("responses".into(), json!({"default": {"description": "Response (status not inferred)", "content": {"application/json": {"schema": schema}}}}));
+        }
+        None => gaps.push(
+            Gap::at(&hloc, "response type not inferred (only Json<T>, (StatusCode, Json<T>) and Result of them are)")
+                .on(method, path),
+        ),
     }
     op
 }
@@ -422,19 +427,24 @@ fn path_param(name: &str, schema: Value) -> Value {
     json!({"name": name, "in": "path", "required": true, "schema": schema})
 }
 
-/// `Json<T>`, `Result<Json<T>, E>`, `web::Json<T>` → T's schema.
+/// `Json<T>`, `Result<Json<T>, E>`, `web::Json<T>` → ("200", T's schema); a tuple ending
+/// in `Json<T>` (`(StatusCode, Json<T>)`) → (no status: it is a value, not a type, T's schema).
 fn json_response(
     types: &mut types::Types<'_>,
     ty: &Type,
     loc: &Loc,
     depth: usize,
-) -> Option<Value> {
+) -> Option<(Option<&'static str>, Value)> {
     if depth > 4 {
         return None;
     }
+    if let Type::Tuple(t) = ty {
+        let (_, schema) = json_response(types, t.elems.last()?, loc, depth + 1)?;
+        return Some((None, schema));
+    }
     let (head, args) = type_head(ty)?;
     match head.as_str() {
-        "Json" => args.first().map(|t| types.schema(t, loc).0),
+        "Json" => args.first().map(|t| (Some("200"), types.schema(t, loc).0)),
         "Result" => json_response(types, args.first()?, loc, depth + 1),
         _ => None,
     }

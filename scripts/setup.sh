@@ -36,11 +36,13 @@ ENVOY_BIN=$("$VENV/bin/python" -c 'import envoy,os; print(os.path.join(os.path.d
 ln -sf "$ENVOY_BIN" "$VENV/bin/envoy"
 # FastAPI exports the reference document the scan test compares `gatehouse scan` against
 # (scan/tests/fastapi_compare.rs); pinned with the pydantic it is compared under.
+# python-multipart lets FastAPI declare Form()/File() routes.
 FASTAPI_VERSION=0.165.0
 PYDANTIC_VERSION=2.14.3
-if ! "$VENV/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.version('fastapi')!='$FASTAPI_VERSION' or m.version('pydantic')!='$PYDANTIC_VERSION')" 2>/dev/null; then
-  say "installing fastapi==$FASTAPI_VERSION pydantic==$PYDANTIC_VERSION into $VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "fastapi==$FASTAPI_VERSION" "pydantic==$PYDANTIC_VERSION"
+MULTIPART_VERSION=0.0.34
+if ! "$VENV/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.version('fastapi')!='$FASTAPI_VERSION' or m.version('pydantic')!='$PYDANTIC_VERSION' or m.version('python-multipart')!='$MULTIPART_VERSION')" 2>/dev/null; then
+  say "installing fastapi==$FASTAPI_VERSION pydantic==$PYDANTIC_VERSION python-multipart==$MULTIPART_VERSION into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "fastapi==$FASTAPI_VERSION" "pydantic==$PYDANTIC_VERSION" "python-multipart==$MULTIPART_VERSION"
 fi
 # Flask's own url_map checks the routes `gatehouse scan` reads from the Flask example.
 FLASK_VERSION=3.1.3

@@ -251,6 +251,9 @@ struct BodyParam {
     required: bool,
     embed: bool,
     default: Option<Value>,
+    /// `Form()` / `File()` / `UploadFile`: the body is a form.
+    form: bool,
+    file: bool,
 }
 
 const MARKERS: &[&str] = &[
@@ -367,14 +370,10 @@ impl Params<'_, '_> {
                 Some("Header") => "header",
                 Some("Cookie") => "cookie",
                 Some("Body") => "body",
-                Some("Form" | "File") => {
-                    self.gaps.push(Gap::at(
-                        &self.loc,
-                        format!("form/file parameter `{}` is not described; the request body is left out", p.name),
-                    ));
-                    continue;
-                }
+                Some("Form") => "form",
+                Some("File") => "file",
                 _ if self.path_names.contains(&p.name) => "path",
+                _ if is_upload(&ty.schema) => "file",
                 _ if body_like(&ty.schema, &self.types.schemas) || ty.is_model => "body",
                 _ => "query",
             };
@@ -387,7 +386,10 @@ impl Params<'_, '_> {
                 .and_then(|c| c.kw("alias"))
                 .and_then(Expr::as_str)
                 .map(str::to_string);
-            if location == "body" {
+            if location == "file" {
+                ty.schema = file_schema(ty.schema);
+            }
+            if matches!(location, "body" | "form" | "file") {
                 let default = if required {
                     None
                 } else {
@@ -402,6 +404,8 @@ impl Params<'_, '_> {
                     required,
                     embed: call.as_ref().and_then(|c| c.kw("embed")) == Some(&Expr::Bool(true)),
                     default,
+                    form: location != "body",
+                    file: location == "file",
                 });
                 continue;
             }
@@ -464,6 +468,43 @@ impl Params<'_, '_> {
         for (m, c) in later {
             self.dependency(&m, &c, depth);
         }
+    }
+}
+
+/// How FastAPI documents an uploaded file.
+fn upload_schema() -> Value {
+    json!({"type": "string", "contentMediaType": "application/octet-stream"})
+}
+
+/// `UploadFile`, or a list of them.
+fn is_upload(schema: &Value) -> bool {
+    *schema == upload_schema()
+        || schema.get("items").is_some_and(|i| *i == upload_schema())
+        || schema
+            .get("anyOf")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(is_upload))
+}
+
+/// `bytes` in a `File()` parameter is an uploaded file too.
+fn file_schema(schema: Value) -> Value {
+    match schema {
+        s if s == json!({"type": "string", "format": "binary"}) => upload_schema(),
+        Value::Object(mut o) => {
+            for key in ["items"] {
+                if let Some(v) = o.remove(key) {
+                    o.insert(key.into(), file_schema(v));
+                }
+            }
+            if let Some(Value::Array(alts)) = o.remove("anyOf") {
+                o.insert(
+                    "anyOf".into(),
+                    Value::Array(alts.into_iter().map(file_schema).collect()),
+                );
+            }
+            Value::Object(o)
+        }
+        s => s,
     }
 }
 
@@ -608,8 +649,17 @@ fn operation(
     let has_body = !bodies.is_empty();
     if has_body {
         let required = bodies.iter().any(|b| b.required);
+        let form = bodies.iter().any(|b| b.form);
+        let media = if bodies.iter().any(|b| b.file) {
+            "multipart/form-data"
+        } else if form {
+            "application/x-www-form-urlencoded"
+        } else {
+            "application/json"
+        };
         let schema = match bodies.as_slice() {
-            [one] if !one.embed => titled(&one.ty, &one.name),
+            // Form fields always travel in a `Body_` schema, even alone.
+            [one] if !one.embed && !form => titled(&one.ty, &one.name),
             _ => {
                 let name = format!("Body_{id}");
                 let mut props = Map::new();
@@ -636,10 +686,7 @@ fn operation(
             }
         };
         let mut rb = Map::new();
-        rb.insert(
-            "content".into(),
-            json!({"application/json": {"schema": schema}}),
-        );
+        rb.insert("content".into(), json!({ media: {"schema": schema} }));
         if required {
             rb.insert("required".into(), json!(true));
         }

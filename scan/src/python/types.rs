@@ -599,6 +599,7 @@ pub fn scalar(name: &str) -> Option<Value> {
         "EmailStr" => json!({"type": "string", "format": "email"}),
         "HttpUrl" => json!({"type": "string", "format": "uri", "minLength": 1, "maxLength": 2083}),
         "AnyUrl" | "AnyHttpUrl" => json!({"type": "string", "format": "uri", "minLength": 1}),
+        "UploadFile" => json!({"type": "string", "contentMediaType": "application/octet-stream"}),
         "SecretStr" => json!({"type": "string", "format": "password", "writeOnly": true}),
         _ => return None,
     })

@@ -37,6 +37,7 @@ test-core: setup
 
 test-controller: setup
 	$(CARGO) test -p gatehouse-controller
+	$(CARGO) test -p gatehouse-scan
 
 # Host tests: the release .wasm inside real Envoy.
 test-host: wasm

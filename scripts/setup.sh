@@ -36,3 +36,19 @@ ENVOY_BIN=$("$VENV/bin/python" -c 'import envoy,os; print(os.path.join(os.path.d
 ln -sf "$ENVOY_BIN" "$VENV/bin/envoy"
 # helm, kubectl (.tools/bin) and kubernetes-validate (.venv) for the chart checks and examples.
 bash scripts/setup-k8s-tools.sh
+# FastAPI exports the reference document the scan test compares `gatehouse scan` against
+# (scan/tests/fastapi_compare.rs); pinned with the pydantic it is compared under.
+# python-multipart lets FastAPI declare Form()/File() routes.
+FASTAPI_VERSION=0.165.0
+PYDANTIC_VERSION=2.14.3
+MULTIPART_VERSION=0.0.34
+if ! "$VENV/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.version('fastapi')!='$FASTAPI_VERSION' or m.version('pydantic')!='$PYDANTIC_VERSION' or m.version('python-multipart')!='$MULTIPART_VERSION')" 2>/dev/null; then
+  say "installing fastapi==$FASTAPI_VERSION pydantic==$PYDANTIC_VERSION python-multipart==$MULTIPART_VERSION into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "fastapi==$FASTAPI_VERSION" "pydantic==$PYDANTIC_VERSION" "python-multipart==$MULTIPART_VERSION"
+fi
+# Flask's own url_map checks the routes `gatehouse scan` reads from the Flask example.
+FLASK_VERSION=3.1.3
+if ! "$VENV/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.version('flask')!='$FLASK_VERSION')" 2>/dev/null; then
+  say "installing flask==$FLASK_VERSION into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "flask==$FLASK_VERSION"
+fi

@@ -11,6 +11,8 @@ use gatehouse_controller::compile_paths;
 use gatehouse_controller::envoy::write_atomic;
 use gatehouse_controller::local::{self, EcdsOptions, LocalOptions, Message};
 
+mod scan_cmd;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "gatehouse",
@@ -68,6 +70,8 @@ enum Command {
         #[arg(long, value_name = "NAME", default_value = "gatehouse")]
         filter_name: String,
     },
+    /// OpenAPI from the route declarations of source code, by convention (no code is run).
+    Scan(scan_cmd::ScanArgs),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +79,7 @@ fn main() -> ExitCode {
     init_logging(cli.log_format);
     let result = match cli.command {
         Command::Compile { paths, output } => compile_command(&paths, &output),
+        Command::Scan(args) => scan_cmd::run(&args),
         Command::Run {
             local,
             config_out,

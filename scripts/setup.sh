@@ -33,7 +33,8 @@ if ! "$VENV/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.versi
 fi
 ENVOY_BIN=$("$VENV/bin/python" -c 'import envoy,os; print(os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy"))')
 [ -x "$ENVOY_BIN" ] || { echo "envoy binary not found at $ENVOY_BIN" >&2; exit 1; }
-ln -sf "$ENVOY_BIN" "$VENV/bin/envoy"
+# A relative link: the venv may be reached through a symlink from another checkout.
+ln -sf "$(realpath --relative-to="$(realpath "$VENV/bin")" "$(realpath "$ENVOY_BIN")")" "$VENV/bin/envoy"
 # helm, kubectl (.tools/bin) and kubernetes-validate (.venv) for the chart checks and examples.
 bash scripts/setup-k8s-tools.sh
 # FastAPI exports the reference document the scan test compares `gatehouse scan` against

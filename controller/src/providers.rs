@@ -116,7 +116,7 @@ fn resolve_policies(
     known: &BTreeSet<String>,
     errors: &mut Vec<(String, String)>,
 ) {
-    let Some(AuthPolicy { any_of }) = policies.auth.as_mut() else {
+    let Some(AuthPolicy { any_of, .. }) = policies.auth.as_mut() else {
         return;
     };
     for (a, alternative) in any_of.iter_mut().enumerate() {

@@ -34,3 +34,11 @@ fi
 ENVOY_BIN=$("$VENV/bin/python" -c 'import envoy,os; print(os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy"))')
 [ -x "$ENVOY_BIN" ] || { echo "envoy binary not found at $ENVOY_BIN" >&2; exit 1; }
 ln -sf "$ENVOY_BIN" "$VENV/bin/envoy"
+
+# oidc-provider (npm), the identity provider of the browser-login host test and the demo:
+# pinned by tools/oidc-provider/package-lock.json, installed next to it, npm cache under $HOME.
+OIDC_PROVIDER_VERSION=9.13.3
+if [ "$(node -p "require('./tools/oidc-provider/node_modules/oidc-provider/package.json').version" 2>/dev/null)" != "$OIDC_PROVIDER_VERSION" ]; then
+  say "installing oidc-provider@$OIDC_PROVIDER_VERSION into tools/oidc-provider (npm cache in ~/.npm)"
+  (cd tools/oidc-provider && npm ci --no-audit --no-fund --cache "$HOME/.npm" --loglevel=error)
+fi

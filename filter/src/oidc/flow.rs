@@ -694,6 +694,14 @@ fn callback(client: &OidcClient, host: &dyn Host, req: &OidcRequest<'_>) -> Inte
     let (Some(code), Some(state)) = (code, state) else {
         return refuse(400, "bad_callback", "the callback has no code or state");
     };
+    // RFC 9207: an `iss` in the answer must be this provider's (mix-up attacks).
+    if query_param(query, "iss").map_or(true, |iss| iss.is_some_and(|i| i != client.issuer)) {
+        return refuse(
+            400,
+            "bad_callback",
+            "the callback comes from another issuer",
+        );
+    }
     let Some(cookie) = cookies::find(req.headers, &client.state_cookie_name) else {
         return refuse(
             400,

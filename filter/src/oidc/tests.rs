@@ -595,6 +595,16 @@ fn callback_refusals() {
         callback(
             &config,
             &host,
+            &format!("code=c&state={state}&iss=https%3A%2F%2Fevil.test"),
+            Some(&good_cookie),
+        ),
+        400,
+        "another issuer",
+    );
+    refused(
+        callback(
+            &config,
+            &host,
             &format!("code=a&code=b&state={state}"),
             Some(&good_cookie),
         ),

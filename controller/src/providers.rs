@@ -57,6 +57,11 @@ pub fn compile_providers(
             continue;
         }
         map.insert("name".into(), serde_json::Value::String(name));
+        let namespace = loaded.provider.namespace().to_owned();
+        if let Err((pointer, message)) = crate::secrets::resolve(map, &namespace, &loaded.file) {
+            errors.push(at(loaded, &pointer, message));
+            continue;
+        }
         match serde_path_to_error::deserialize::<_, Provider>(spec) {
             Ok(provider) => out.push(provider),
             Err(e) => {

@@ -578,11 +578,7 @@ pub fn login(client: &OidcClient, host: &dyn Host, req: &OidcRequest<'_>) -> Loc
         };
         format!("{scheme}://{}{}", req.authority, client.redirect_path)
     });
-    // Only a path on this host: never an open redirect.
-    let return_to = if req.path.starts_with('/')
-        && !req.path.starts_with("//")
-        && req.path.len() <= MAX_RETURN_URL
-    {
+    let return_to = if is_local_path(req.path) {
         req.path.to_owned()
     } else {
         "/".to_owned()
@@ -631,6 +627,17 @@ pub fn login(client: &OidcClient, host: &dyn Host, req: &OidcRequest<'_>) -> Loc
         attrs(client),
     );
     redirect(req, &location, vec![cookie])
+}
+
+/// A path on this host, safe as a `Location`: never an open redirect. Browsers read
+/// `//host` and `/\host` as another host, and some strip tabs and newlines first.
+#[must_use]
+pub fn is_local_path(path: &str) -> bool {
+    let mut chars = path.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r'));
+    chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && path.len() <= MAX_RETURN_URL
+        && path.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// Key of the used-state slot of `state`, and the value marking it used.

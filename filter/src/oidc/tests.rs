@@ -1099,3 +1099,22 @@ fn configuration_errors_point_at_the_field() {
     );
     bad(json!({"unknown": 1}), "/providers/0/oidc/unknown");
 }
+
+#[test]
+fn the_return_path_is_never_an_open_redirect() {
+    for good in ["/", "/home?x=1", "/a/b%2Fc"] {
+        assert!(flow::is_local_path(good), "{good}");
+    }
+    for bad in [
+        "//evil.test/x",
+        "/\\evil.test",
+        "/\t/evil.test",
+        "https://evil.test/",
+        "",
+        "x",
+        "/a b",
+    ] {
+        assert!(!flow::is_local_path(bad), "{bad:?}");
+    }
+    assert!(!flow::is_local_path(&format!("/{}", "a".repeat(3000))));
+}

@@ -464,6 +464,17 @@ pub fn intercept(config: &CompiledConfig, host: &dyn Host, req: &OidcRequest<'_>
     let Some(token_endpoint) = endpoint(client, host, "token_endpoint") else {
         return Intercept::Pass;
     };
+    // One refresh per session: a browser's parallel requests (on any VM) keep using the
+    // still valid session while one of them refreshes, and afterwards until it expires
+    // (their responses would otherwise race the new cookie, and providers that rotate
+    // refresh tokens end the grant when an old one is reused).
+    let (marker_key, marker) = refresh_marker(refresh_token, session.expires);
+    if let (Some(held), _) = host.get_shared(&marker_key) {
+        if held.get(..32) == marker.get(..32) && marker_until(&held) > req.now_ms {
+            return Intercept::Pass;
+        }
+    }
+    let _ = host.set_shared(&marker_key, &marker, None);
     let body = form(&[
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token),
@@ -482,8 +493,37 @@ pub fn intercept(config: &CompiledConfig, host: &dyn Host, req: &OidcRequest<'_>
             )
         }
         // The current session serves until it expires; the next request tries again.
-        None => Intercept::Pass,
+        None => {
+            let _ = host.set_shared(&marker_key, b"", None);
+            Intercept::Pass
+        }
     }
+}
+
+/// Shared-data key and value marking the refresh of the session that holds
+/// `refresh_token` and expires at `expires` (s) as in flight or done until then:
+/// SHA-256 of both, then the expiry in ms (8 bytes, big-endian).
+fn refresh_marker(refresh_token: &str, expires: u64) -> (String, Vec<u8>) {
+    let until_ms = expires.saturating_mul(1000);
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(refresh_token.as_bytes());
+    hasher.update(expires.to_be_bytes());
+    let digest = hasher.finalize();
+    let mut first = [0u8; 8];
+    for (d, s) in first.iter_mut().zip(digest.iter()) {
+        *d = *s;
+    }
+    let slot = u64::from_be_bytes(first) % USED_STATE_SLOTS;
+    let mut value = digest.to_vec();
+    value.extend_from_slice(&until_ms.to_be_bytes());
+    (format!("{KEY_PREFIX}refresh/{slot}"), value)
+}
+
+fn marker_until(value: &[u8]) -> u64 {
+    value
+        .get(32..40)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map_or(0, u64::from_be_bytes)
 }
 
 fn with_public_client_id(client: &OidcClient, body: String) -> String {
@@ -1125,6 +1165,10 @@ pub fn on_token_response(
                 }
                 Err(why) => {
                     count(host, client, "refresh_failed");
+                    // The next request may try again.
+                    if let Some(rt) = session.refresh_token.as_deref() {
+                        let _ = host.set_shared(&refresh_marker(rt, session.expires).0, b"", None);
+                    }
                     host.log(
                         LogLevel::Info,
                         &format!(

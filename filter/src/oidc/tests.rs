@@ -229,7 +229,10 @@ fn logged_in(config: &CompiledConfig, host: &MockHost) -> Vec<String> {
         &mut ex,
         pending,
         200,
-        &token_answer(&id_token(&nonce, json!({})), Some("rt-1")),
+        &token_answer(
+            &id_token(&nonce, json!({})),
+            Some(&format!("rt-{}", host.http_calls.borrow().len())),
+        ),
         false,
         &req("GET", "/oauth2/callback", &h, NOW + 6),
     );
@@ -1117,4 +1120,85 @@ fn the_return_path_is_never_an_open_redirect() {
         assert!(!flow::is_local_path(bad), "{bad:?}");
     }
     assert!(!flow::is_local_path(&format!("/{}", "a".repeat(3000))));
+}
+
+#[test]
+fn a_session_is_refreshed_once_while_parallel_requests_keep_using_it() {
+    let config = config();
+    let host = host();
+    let set = logged_in(&config, &host);
+    let line = cookie_header(&set);
+    let h = headers(&[BROWSER, ("cookie", &line)]);
+    let later = NOW + 570;
+    let Intercept::Call(_, pending) =
+        flow::intercept(&config, &host, &req("GET", "/home", &h, later))
+    else {
+        panic!()
+    };
+    // In flight: another request (another VM: same shared data) does not refresh again and
+    // still has the session.
+    let sibling = host.sibling();
+    sibling.now_nanos.set(later * 1_000_000_000);
+    assert!(matches!(
+        flow::intercept(&config, &sibling, &req("GET", "/home", &h, later)),
+        Intercept::Pass
+    ));
+    assert!(sibling.http_calls.borrow().is_empty());
+    let p = on_protected(
+        &config,
+        &sibling,
+        policy(&config, 0),
+        &req("GET", "/home", &h, later),
+        &ExchangeState::default(),
+    );
+    assert!(matches!(p, Protected::Session { .. }));
+    // Refreshed: the old cookie is not refreshed again while it is valid.
+    let mut auth = auth_state(&config, &host);
+    let mut ex = ExchangeState::default();
+    let new_id = id_token("", json!({"nonce": null, "iat": later, "exp": later + 600}));
+    let answer =
+        json!({"access_token": "at-2", "token_type": "Bearer", "id_token": new_id}).to_string();
+    let _ = on_token_response(
+        &config,
+        &mut auth,
+        &host,
+        &mut ex,
+        pending,
+        200,
+        answer.as_bytes(),
+        false,
+        &req("GET", "/home", &h, later),
+    );
+    assert!(ex.session.clone().unwrap().is_some());
+    let calls = host.http_calls.borrow().len();
+    assert!(matches!(
+        flow::intercept(&config, &host, &req("GET", "/home", &h, later + 5)),
+        Intercept::Pass
+    ));
+    assert_eq!(host.http_calls.borrow().len(), calls);
+    // A failed refresh releases the marker: the next request tries again.
+    let set2 = logged_in(&config, &host);
+    let line2 = cookie_header(&set2);
+    let h2 = headers(&[BROWSER, ("cookie", &line2)]);
+    let Intercept::Call(_, pending) =
+        flow::intercept(&config, &host, &req("GET", "/home", &h2, later))
+    else {
+        panic!()
+    };
+    let mut ex = ExchangeState::default();
+    let _ = on_token_response(
+        &config,
+        &mut auth,
+        &host,
+        &mut ex,
+        pending,
+        503,
+        b"",
+        false,
+        &req("GET", "/home", &h2, later),
+    );
+    assert!(matches!(
+        flow::intercept(&config, &host, &req("GET", "/home", &h2, later + 1)),
+        Intercept::Call(..)
+    ));
 }

@@ -1,6 +1,7 @@
 // A real OpenID Provider (panva/oidc-provider) on loopback, for the SSO host tests and
 // the demo. Usage: node idp.mjs [--port N] [--redirect-uri URI]... [--post-logout-uri URI]...
 //                               [--id-token-ttl S] [--access-token-ttl S]
+//                               [--id-token-groups-bytes N]
 // Prints `listening <port> <issuer>` once it serves. Any login/password is accepted
 // (devInteractions); the consent page is shown as usual.
 import http from 'node:http';
@@ -19,6 +20,9 @@ const postLogoutUris = many('--post-logout-uri');
 const clientId = one('--client-id', 'gatehouse');
 const clientSecret = one('--client-secret', 'gatehouse-secret');
 const audience = one('--api-audience', 'api://gatehouse');
+// Bytes of a `groups` claim put into ID tokens (scope `profile`): big sessions for tests of
+// cookie chunking.
+const groupsBytes = Number(one('--id-token-groups-bytes', '0'));
 
 const { privateKey } = await generateKeyPair('RS256', { extractable: true });
 const jwk = { ...(await exportJWK(privateKey)), kid: 'idp-rs256', alg: 'RS256', use: 'sig' };
@@ -54,10 +58,19 @@ const provider = new Provider(issuer, {
   // Keep the same refresh token: a browser's parallel requests may refresh at once.
   rotateRefreshToken: false,
   scopes: ['openid', 'profile', 'email', 'offline_access', 'pets:read', 'pets:write'],
-  claims: { openid: ['sub'], email: ['email'], profile: ['name'] },
+  claims: { openid: ['sub'], email: ['email'], profile: ['name', 'groups'] },
+  // Scope claims go into the ID token too (they would otherwise be userinfo-only).
+  conformIdTokenClaims: groupsBytes === 0,
   findAccount: async (_ctx, sub) => ({
     accountId: sub,
-    claims: async () => ({ sub, email: `${sub}@example.test`, name: sub }),
+    claims: async () => ({
+      sub,
+      email: `${sub}@example.test`,
+      name: sub,
+      ...(groupsBytes > 0
+        ? { groups: Array.from({ length: Math.ceil(groupsBytes / 16) }, (_, i) => `group-${String(i).padStart(9, '0')}`) }
+        : {}),
+    }),
   }),
   features: {
     devInteractions: { enabled: true },

@@ -48,6 +48,10 @@ fn repo() -> PathBuf {
 }
 
 fn start_idp() -> Idp {
+    start_idp_with(&[])
+}
+
+fn start_idp_with(extra: &[&str]) -> Idp {
     let dir = repo().join("tools/oidc-provider");
     assert!(
         dir.join("node_modules/oidc-provider/package.json").exists(),
@@ -59,6 +63,7 @@ fn start_idp() -> Idp {
         .args(["--redirect-uri", &format!("http://{APP}/oauth2/callback")])
         .args(["--post-logout-uri", &format!("http://{APP}/bye")])
         .args(["--id-token-ttl", &ID_TOKEN_TTL.to_string()])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -325,30 +330,24 @@ fn login(browser: &mut Browser<'_>, idp: &Idp) -> Response {
     page
 }
 
-#[test]
-fn login_callback_session_refresh_logout_against_oidc_provider() {
-    let idp = start_idp();
-    let backend = Backend::start();
-    let envoy = EnvoyBuilder::new(&backend)
-        .gatehouse(&filter_config(&idp))
+/// Envoy with the filter in front of `backend`, the `idp` cluster pointing at the provider.
+fn start_envoy(idp: &Idp, backend: &Backend) -> Envoy {
+    EnvoyBuilder::new(backend)
+        .gatehouse(&filter_config(idp))
         .component_log_level("wasm:debug")
         .patch_bootstrap(add_static_cluster("idp", ([127, 0, 0, 1], idp.port).into()))
         .patch_bootstrap(add_stats_tags(&["provider"]))
-        .start();
-    let mut browser = Browser {
-        client: Client::new(),
-        envoy: &envoy,
-        jar: BTreeMap::new(),
-    };
+        .start()
+}
 
-    // Until discovery has found the endpoints a login answers 503; then 302.
+/// Waits until discovery found the endpoints and the first key fetch landed.
+fn wait_ready(browser: &mut Browser<'_>) {
     wait_until("OIDC discovery", Duration::from_secs(30), || {
         let r = browser.send("GET", &format!("http://{APP}/home"), &[], None);
         (r.status == 302).then_some(())
     });
     browser.jar.clear();
-    // Keys are fetched on the tick after discovery; a login before that would refuse the
-    // ID token (unknown kid) and ask for the keys.
+    let envoy = browser.envoy;
     wait_until("the first JWKS fetch", Duration::from_secs(30), || {
         let fetched = prometheus::sum(
             &prometheus::parse(&envoy.prometheus()),
@@ -357,7 +356,65 @@ fn login_callback_session_refresh_logout_against_oidc_provider() {
         );
         (fetched >= 1.0).then_some(())
     });
+    // One tick more, so every VM has the keys.
     std::thread::sleep(Duration::from_millis(1200));
+}
+
+/// ID tokens with a ~4 KB `groups` claim (~6 KB tokens): the session (~9 KB sealed) is split over
+/// several cookies, each under 4 KB, reassembled by the filter on the next request.
+#[test]
+fn a_big_session_is_split_over_cookies_and_reassembled_in_envoy() {
+    let idp = start_idp_with(&["--id-token-groups-bytes", "3500"]);
+    let backend = Backend::start();
+    let envoy = start_envoy(&idp, &backend);
+    let mut browser = Browser {
+        client: Client::new(),
+        envoy: &envoy,
+        jar: BTreeMap::new(),
+    };
+    wait_ready(&mut browser);
+    let page = login(&mut browser, &idp);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.echoed_header("x-user").as_deref(), Some("alice"));
+    let jar = browser.jar[APP].clone();
+    let chunks: Vec<&String> = jar
+        .keys()
+        .filter(|k| k.starts_with("gatehouse_session"))
+        .collect();
+    assert!(chunks.len() >= 3, "{chunks:?}");
+    assert!(
+        jar.values().all(|v| v.len() < 4000),
+        "every cookie under 4 KB"
+    );
+    // The upstream sees none of them.
+    let cookie = page.echoed_header("cookie").unwrap_or_default();
+    assert!(!cookie.contains("gatehouse_session"), "{cookie}");
+    // Logout clears every chunk.
+    let _ = browser.navigate("GET", &format!("http://{APP}/logout"), None, |u| {
+        u.contains("/session/end")
+    });
+    assert!(
+        browser.jar[APP]
+            .keys()
+            .all(|k| !k.starts_with("gatehouse_session")),
+        "{:?}",
+        browser.jar[APP]
+    );
+}
+
+#[test]
+fn login_callback_session_refresh_logout_against_oidc_provider() {
+    let idp = start_idp();
+    let backend = Backend::start();
+    let envoy = start_envoy(&idp, &backend);
+    let mut browser = Browser {
+        client: Client::new(),
+        envoy: &envoy,
+        jar: BTreeMap::new(),
+    };
+    // Until discovery has found the endpoints a login answers 503, then 302; keys come on
+    // the tick after (a login before would refuse the ID token: unknown kid).
+    wait_ready(&mut browser);
 
     // Scripts get a 401, never a redirect to a login page.
     let xhr = browser.send(

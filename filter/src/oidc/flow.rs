@@ -660,13 +660,34 @@ pub fn login(client: &OidcClient, host: &dyn Host, req: &OidcRequest<'_>) -> Loc
     };
     let location = format!("{}{sep}{query}", authorize.uri);
     count(host, client, "login_redirect");
+    let Some(cookie_name) = state_cookie(client, &state) else {
+        return problem(
+            req,
+            503,
+            "login-unavailable",
+            "Service Unavailable",
+            "bad state",
+        );
+    };
     let cookie = cookies::set_cookie(
-        &client.state_cookie_name,
+        &cookie_name,
         &sealed,
         LOGIN_TIMEOUT_MS / 1000,
         attrs(client),
     );
     redirect(req, &location, vec![cookie])
+}
+
+/// The state cookie of the login with `state`: `<cookieName>_state_<first 8 characters>`,
+/// so logins started in parallel tabs do not overwrite each other's. `None` when `state`
+/// is not one of ours (too short, or not base64url).
+#[must_use]
+pub fn state_cookie(client: &OidcClient, state: &str) -> Option<String> {
+    let prefix = state.get(..8)?;
+    prefix
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        .then(|| format!("{}_{prefix}", client.state_cookie_name))
 }
 
 /// A path on this host, safe as a `Location`: never an open redirect. Browsers read
@@ -692,7 +713,14 @@ fn used_state(state: &str) -> (String, Vec<u8>) {
 }
 
 fn callback(client: &OidcClient, host: &dyn Host, req: &OidcRequest<'_>) -> Intercept {
-    let clear_state = cookies::clear_cookie(&client.state_cookie_name, attrs(client));
+    // The state cookie this callback is about, cleared whatever happens.
+    let own = query_param(req.query(), "state")
+        .ok()
+        .flatten()
+        .and_then(|s| state_cookie(client, &s));
+    let clear_state = own
+        .as_deref()
+        .map(|name| cookies::clear_cookie(name, attrs(client)));
     let refuse = |status: u16, result: &str, detail: &str| {
         count(host, client, result);
         host.log(
@@ -713,9 +741,9 @@ fn callback(client: &OidcClient, host: &dyn Host, req: &OidcRequest<'_>) -> Inte
             },
             detail,
         );
-        reply
-            .headers
-            .push(("set-cookie".to_owned(), clear_state.clone()));
+        if let Some(clear) = &clear_state {
+            reply.headers.push(("set-cookie".to_owned(), clear.clone()));
+        }
         Intercept::Reply(reply)
     };
     let query = req.query();
@@ -749,7 +777,10 @@ fn callback(client: &OidcClient, host: &dyn Host, req: &OidcRequest<'_>) -> Inte
             "the callback comes from another issuer",
         );
     }
-    let Some(cookie) = cookies::find(req.headers, &client.state_cookie_name) else {
+    let Some(cookie) = own
+        .as_deref()
+        .and_then(|name| cookies::find(req.headers, name))
+    else {
         return refuse(
             400,
             "missing_state_cookie",
@@ -823,11 +854,10 @@ fn logout(client: &OidcClient, host: &dyn Host, req: &OidcRequest<'_>) -> LocalR
         client,
         &cookies::present_chunks(req.headers, &client.cookie_name),
     );
-    if cookies::find(req.headers, &client.state_cookie_name).is_some() {
-        set.push(cookies::clear_cookie(
-            &client.state_cookie_name,
-            attrs(client),
-        ));
+    for (name, _) in cookies::all(req.headers) {
+        if name.starts_with(client.state_cookie_name.as_str()) {
+            set.push(cookies::clear_cookie(name, attrs(client)));
+        }
     }
     count(host, client, "logout");
     let location = match endpoint(client, host, "end_session_endpoint") {
@@ -866,7 +896,7 @@ pub fn on_protected(
     let session = session
         .filter(|s| now < s.expires && now < s.created.saturating_add(client.session_max_age));
     let is_ours = |n: &str| {
-        n == client.state_cookie_name
+        n.starts_with(client.state_cookie_name.as_str())
             || n == client.cookie_name
             || n.strip_prefix(client.cookie_name.as_str())
                 .and_then(|rest| rest.strip_prefix('.'))
@@ -1063,7 +1093,10 @@ pub fn on_token_response(
     };
     match pending {
         Pending::Code { login, present, .. } => {
-            let clear_state = cookies::clear_cookie(&client.state_cookie_name, attrs(client));
+            let clear_state = cookies::clear_cookie(
+                &state_cookie(client, &login.state).unwrap_or_default(),
+                attrs(client),
+            );
             let fail = |code: u16, result: &str, detail: String| {
                 count(host, client, result);
                 host.log(

@@ -281,7 +281,7 @@ fn a_browser_without_session_is_sent_to_the_provider_with_pkce_state_and_nonce()
     assert_eq!(query_of(location, "code_challenge_method"), "S256");
     assert_eq!(query_of(location, "code_challenge").len(), 43);
     assert!(state.len() >= 22 && query_of(location, "nonce").len() >= 22);
-    assert!(cookie.starts_with("gatehouse_session_state="));
+    assert!(cookie.starts_with(&format!("gatehouse_session_state_{}=", &state[..8])));
     for attr in [
         "HttpOnly",
         "SameSite=Lax",
@@ -404,9 +404,9 @@ fn the_full_cycle_login_session_refresh_logout() {
         .into_iter()
         .map(str::to_owned)
         .collect();
-    assert!(set
-        .iter()
-        .any(|c| c.starts_with("gatehouse_session_state=;") && c.contains("Max-Age=0")));
+    assert!(set.iter().any(|c| c.starts_with("gatehouse_session_state_")
+        && c.contains("=;")
+        && c.contains("Max-Age=0")));
     let session_cookie = set
         .iter()
         .find(|c| c.starts_with("gatehouse_session="))
@@ -544,10 +544,12 @@ fn callback_refusals() {
             "{}",
             String::from_utf8_lossy(&reply.body)
         );
-        // The state cookie is always cleared.
-        assert!(header(&reply, "set-cookie")
-            .iter()
-            .any(|c| c.contains("_state=;")));
+        // The login's state cookie is cleared whenever the callback names its state.
+        if needle != "does not match" {
+            assert!(header(&reply, "set-cookie")
+                .iter()
+                .any(|c| c.starts_with(&format!("{name}=;")) && c.contains("Max-Age=0")));
+        }
     };
     // Missing cookie, tampered cookie, wrong state, provider error, missing code, twice.
     refused(
@@ -569,11 +571,25 @@ fn callback_refusals() {
         400,
         "not valid",
     );
+    // Same cookie (first 8 characters), another state.
     refused(
-        callback(&config, &host, "code=c&state=other", Some(&good_cookie)),
+        callback(
+            &config,
+            &host,
+            &format!("code=c&state={}AAAA", &state[..8]),
+            Some(&good_cookie),
+        ),
         400,
         "does not match",
     );
+    // Another state altogether: no login in progress for it.
+    let Intercept::Reply(reply) =
+        callback(&config, &host, "code=c&state=other", Some(&good_cookie))
+    else {
+        panic!()
+    };
+    assert_eq!(reply.status, 400);
+    assert!(String::from_utf8_lossy(&reply.body).contains("cookie is missing"));
     refused(
         callback(
             &config,
@@ -1201,4 +1217,34 @@ fn a_session_is_refreshed_once_while_parallel_requests_keep_using_it() {
         flow::intercept(&config, &host, &req("GET", "/home", &h2, later + 1)),
         Intercept::Call(..)
     ));
+}
+
+#[test]
+fn logins_in_parallel_tabs_do_not_overwrite_each_other() {
+    let config = config();
+    let host = host();
+    let (_, state1, cookie1) = start_login(&config, &host);
+    let (_, state2, cookie2) = start_login(&config, &host);
+    let (n1, v1) = cookie_pair(&cookie1);
+    let (n2, v2) = cookie_pair(&cookie2);
+    assert_ne!(n1, n2);
+    let both = format!("{n1}={v1}; {n2}={v2}");
+    for state in [&state2, &state1] {
+        let i = callback(
+            &config,
+            &host,
+            &format!("code=c&state={state}"),
+            Some(&both),
+        );
+        assert!(matches!(i, Intercept::Call(..)), "{i:?}");
+    }
+    // A state that is not ours names no cookie.
+    let i = callback(
+        &config,
+        &host,
+        "code=c&state=%2F%2F%2F%2F%2F%2F%2F%2F",
+        Some(&both),
+    );
+    let Intercept::Reply(reply) = i else { panic!() };
+    assert_eq!(reply.status, 400);
 }

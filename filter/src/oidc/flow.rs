@@ -1148,6 +1148,33 @@ pub fn on_token_response(
                 Ok(v) => v,
                 Err(why) => return fail(401, "bad_id_token", format!("ID token refused: {why}")),
             };
+            // An access token that will not authenticate requests would send the browser
+            // round the login forever: refuse it now.
+            if client.session_token == SessionToken::AccessToken {
+                let checked = config
+                    .providers
+                    .verify_with_fetched(
+                        &answer.access_token,
+                        now,
+                        &HostVerifier { host },
+                        auth.jwks.keys(),
+                    )
+                    .map_err(|e| e.reason.label().to_owned())
+                    .and_then(|v| {
+                        if v.provider == client.provider_name {
+                            Ok(())
+                        } else {
+                            Err("issued by another provider".to_owned())
+                        }
+                    });
+                if let Err(why) = checked {
+                    return fail(
+                        401,
+                        "bad_access_token",
+                        format!("access token refused (sessionToken: accessToken): {why}"),
+                    );
+                }
+            }
             let session = session_from(client, answer, id_token, verified.exp, now, None, now);
             let Some(mut set) = write_session(client, &session, &present, now) else {
                 return fail(

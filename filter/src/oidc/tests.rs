@@ -1248,3 +1248,71 @@ fn logins_in_parallel_tabs_do_not_overwrite_each_other() {
     let Intercept::Reply(reply) = i else { panic!() };
     assert_eq!(reply.status, 400);
 }
+
+#[test]
+fn access_token_sessions_need_an_access_token_the_provider_verifies() {
+    let config = config_with(json!({"sessionToken": "accessToken"}));
+    let host = host();
+    let login_with = |access_token: &str| -> LocalReply {
+        let (_, state, cookie) = start_login(&config, &host);
+        let (name, value) = cookie_pair(&cookie);
+        let Intercept::Call(_, pending) = callback(
+            &config,
+            &host,
+            &format!("code=c&state={state}"),
+            Some(&format!("{name}={value}")),
+        ) else {
+            panic!()
+        };
+        let Pending::Code { login, .. } = &pending else {
+            panic!()
+        };
+        let body = json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 300,
+                          "id_token": id_token(&login.nonce, json!({}))})
+        .to_string();
+        let mut auth = auth_state(&config, &host);
+        let mut ex = ExchangeState::default();
+        let h = headers(&[BROWSER]);
+        let Resumed::Reply(reply) = on_token_response(
+            &config,
+            &mut auth,
+            &host,
+            &mut ex,
+            pending,
+            200,
+            body.as_bytes(),
+            false,
+            &req("GET", "/cb", &h, NOW + 6),
+        ) else {
+            panic!()
+        };
+        reply
+    };
+    // Opaque: refused at the callback (it would never authenticate a request).
+    let reply = login_with("opaque-token");
+    assert_eq!(reply.status, 401);
+    assert!(String::from_utf8_lossy(&reply.body).contains("access token refused"));
+    // A JWT of the provider: the session presents it.
+    let jwt = sign(
+        &json!({"iss": ISSUER, "sub": "alice", "aud": "web", "exp": NOW + 300, "scope": "read"}),
+    );
+    let reply = login_with(&jwt);
+    assert_eq!(reply.status, 302);
+    let set: Vec<String> = header(&reply, "set-cookie")
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let line = cookie_header(&set);
+    let h = headers(&[BROWSER, ("cookie", &line)]);
+    let p = on_protected(
+        &config,
+        &host,
+        policy(&config, 0),
+        &req("GET", "/home", &h, NOW + 10),
+        &ExchangeState::default(),
+    );
+    let Protected::Session { bearer, .. } = p else {
+        panic!()
+    };
+    assert_eq!(bearer, format!("Bearer {jwt}"));
+}

@@ -430,11 +430,14 @@ pub fn interactive_client<'c>(
 pub fn intercept(config: &CompiledConfig, host: &dyn Host, req: &OidcRequest<'_>) -> Intercept {
     let clients: &OidcClients = &config.oidc;
     let path = req.route_path();
+    // Only on hosts an API serves: an application behind the same listener may have an
+    // `/oauth2/callback` of its own.
+    let served = || config.router.serves_host(req.authority);
     for client in &clients.clients {
-        if path == client.redirect_path {
+        if path == client.redirect_path && served() {
             return callback(client, host, req);
         }
-        if client.logout_path.as_deref() == Some(path) {
+        if client.logout_path.as_deref() == Some(path) && served() {
             return Intercept::Reply(logout(client, host, req));
         }
     }

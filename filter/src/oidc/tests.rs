@@ -1316,3 +1316,23 @@ fn access_token_sessions_need_an_access_token_the_provider_verifies() {
     };
     assert_eq!(bearer, format!("Bearer {jwt}"));
 }
+
+#[test]
+fn callback_and_logout_paths_belong_to_hosts_an_api_serves() {
+    let config = config();
+    let host = host();
+    let h = headers(&[BROWSER]);
+    for path in ["/oauth2/callback?code=c&state=s", "/logout"] {
+        let mut r = req("GET", path, &h, NOW);
+        r.authority = "other-app.test";
+        assert!(
+            matches!(flow::intercept(&config, &host, &r), Intercept::Pass),
+            "{path}"
+        );
+        let r = req("GET", path, &h, NOW);
+        assert!(
+            matches!(flow::intercept(&config, &host, &r), Intercept::Reply(_)),
+            "{path}"
+        );
+    }
+}

@@ -10,6 +10,8 @@ ENVOY=${ENVOY_BIN:-$PWD/.venv/bin/envoy}
 ENVOY_PORT=${ENVOY_PORT:-10000}
 ADMIN_PORT=${ADMIN_PORT:-9901}
 BACKEND_PORT=${BACKEND_PORT:-18080}
+# Fixed: examples/demo/idp.yaml names the issuer http://127.0.0.1:9400.
+IDP_PORT=9400
 DEMO_DIR=${DEMO_DIR:-examples/demo}
 RUN=.demo
 mkdir -p "$RUN"
@@ -25,7 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-for port in "$ENVOY_PORT" "$ADMIN_PORT" "$BACKEND_PORT"; do
+for port in "$ENVOY_PORT" "$ADMIN_PORT" "$BACKEND_PORT" "$IDP_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "[demo] port $port is in use; set ENVOY_PORT / ADMIN_PORT / BACKEND_PORT" >&2; exit 1
   fi
@@ -34,6 +36,15 @@ done
 "$TARGET_DIR/debug/gatehouse-test-backend" --port "$BACKEND_PORT" > "$RUN/backend.log" 2>&1 &
 pids+=($!)
 
+# The identity provider (oidc-provider from npm, installed by scripts/setup.sh).
+node tools/oidc-provider/idp.mjs --port "$IDP_PORT" \
+  --redirect-uri "http://localhost:$ENVOY_PORT/oauth2/callback" \
+  --redirect-uri "http://127.0.0.1:$ENVOY_PORT/oauth2/callback" \
+  --post-logout-uri "http://localhost:$ENVOY_PORT/account/bye" > "$RUN/idp.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q listening "$RUN/idp.log" 2>/dev/null && break; sleep 0.1; done
+grep -q listening "$RUN/idp.log" || { echo "[demo] the identity provider did not start:"; cat "$RUN/idp.log"; exit 1; }
+
 rm -f "$ECDS"
 "$TARGET_DIR/debug/gatehouse" run --local "$DEMO_DIR" --config-out "$RUN/config.json" \
   --ecds-out "$ECDS" --wasm "$WASM" > "$RUN/controller.log" 2>&1 &
@@ -41,7 +52,7 @@ pids+=($!)
 for _ in $(seq 100); do [ -s "$ECDS" ] && break; sleep 0.1; done
 [ -s "$ECDS" ] || { echo "[demo] the controller wrote no configuration:"; cat "$RUN/controller.log"; exit 1; }
 
-sed -e "s|@ADMIN_PORT@|$ADMIN_PORT|; s|@ENVOY_PORT@|$ENVOY_PORT|; s|@BACKEND_PORT@|$BACKEND_PORT|; s|@ECDS_FILE@|$ECDS|" \
+sed -e "s|@ADMIN_PORT@|$ADMIN_PORT|; s|@ENVOY_PORT@|$ENVOY_PORT|; s|@BACKEND_PORT@|$BACKEND_PORT|; s|@IDP_PORT@|$IDP_PORT|; s|@ECDS_FILE@|$ECDS|" \
   examples/demo/envoy.yaml.in > "$RUN/envoy.yaml"
 "$ENVOY" -c "$RUN/envoy.yaml" --disable-hot-restart --concurrency 1 -l warning \
   --component-log-level wasm:info --log-path "$RUN/envoy.log" > "$RUN/access.log" 2>&1 &
@@ -69,6 +80,14 @@ Try:
                                       # 400: every body violation with its JSON pointer
   curl -si -X POST $base/v1/pets -H 'content-type: text/plain' -d hi   # 415
   curl -s http://127.0.0.1:$ADMIN_PORT/stats/prometheus | grep gatehouse_requests_total
+
+SSO (identity provider: oidc-provider on http://127.0.0.1:$IDP_PORT, examples/demo/idp.yaml):
+  curl -si $base/account/orders       # 401, WWW-Authenticate: Bearer
+  TOKEN=\$(curl -s -u gatehouse:gatehouse-secret -d grant_type=client_credentials \\
+      -d scope=pets:read http://127.0.0.1:$IDP_PORT/token | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')
+  curl -s $base/account/orders -H "authorization: Bearer \$TOKEN"   # 200; the backend sees x-user
+  Browser: open $base/account/me — the provider's login page (any name and password),
+  consent, back to /account/me with a session cookie; $base/account/logout ends it.
 
 Edit $DEMO_DIR/petstore.yaml (add an operation, flip strict) and repeat a request:
 the change is live within a second or two, Envoy is not restarted. A broken edit is

@@ -53,3 +53,11 @@ if ! "$VENV/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.versi
   say "installing flask==$FLASK_VERSION into $VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "flask==$FLASK_VERSION"
 fi
+
+# oidc-provider (npm), the identity provider of the browser-login host test and the demo:
+# pinned by tools/oidc-provider/package-lock.json, installed next to it, npm cache under $HOME.
+OIDC_PROVIDER_VERSION=9.13.3
+if [ "$(node -p "require('./tools/oidc-provider/node_modules/oidc-provider/package.json').version" 2>/dev/null)" != "$OIDC_PROVIDER_VERSION" ]; then
+  say "installing oidc-provider@$OIDC_PROVIDER_VERSION into tools/oidc-provider (npm cache in ~/.npm)"
+  (cd tools/oidc-provider && npm ci --no-audit --no-fund --cache "$HOME/.npm" --loglevel=error)
+fi

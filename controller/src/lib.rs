@@ -13,6 +13,7 @@ pub mod local;
 pub mod openapi;
 pub mod providers;
 pub mod resource;
+pub mod secrets;
 pub mod validation;
 
 use std::path::PathBuf;

@@ -57,6 +57,11 @@ pub fn compile_providers(
             continue;
         }
         map.insert("name".into(), serde_json::Value::String(name));
+        let namespace = loaded.provider.namespace().to_owned();
+        if let Err((pointer, message)) = crate::secrets::resolve(map, &namespace, &loaded.file) {
+            errors.push(at(loaded, &pointer, message));
+            continue;
+        }
         match serde_path_to_error::deserialize::<_, Provider>(spec) {
             Ok(provider) => out.push(provider),
             Err(e) => {
@@ -116,7 +121,7 @@ fn resolve_policies(
     known: &BTreeSet<String>,
     errors: &mut Vec<(String, String)>,
 ) {
-    let Some(AuthPolicy { any_of }) = policies.auth.as_mut() else {
+    let Some(AuthPolicy { any_of, .. }) = policies.auth.as_mut() else {
         return;
     };
     for (a, alternative) in any_of.iter_mut().enumerate() {

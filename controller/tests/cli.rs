@@ -32,9 +32,12 @@ fn compiles_the_demo_to_a_configuration_the_filter_accepts() {
     let compiled = CompiledConfig::from_json(&out.stdout).unwrap();
     let config = compiled.source;
     let names: Vec<_> = config.apis.iter().map(|a| a.name.as_str()).collect();
-    assert_eq!(names, vec!["default/legacy", "default/petstore"]);
+    assert_eq!(
+        names,
+        vec!["default/account", "default/legacy", "default/petstore"]
+    );
 
-    let petstore = &config.apis[1];
+    let petstore = &config.apis[2];
     assert!(petstore.strict);
     assert_eq!(petstore.base_path, "/v1");
     let ids: Vec<_> = petstore
@@ -47,13 +50,28 @@ fn compiles_the_demo_to_a_configuration_the_filter_accepts() {
         vec!["listPets", "createPet", "listMyPets", "getPet", "deletePet"]
     );
 
-    let legacy = &config.apis[0];
+    let legacy = &config.apis[1];
     assert!(!legacy.strict);
     assert_eq!(legacy.base_path, "/legacy");
     assert!(legacy
         .operations
         .iter()
         .any(|o| o.operation_id == "get_orders_orderId"));
+
+    // The SSO part (examples/demo/idp.yaml): the client secret and cookie key come from the
+    // Secret manifest beside the provider, never from the provider's own file.
+    let idp = &config.providers[0];
+    assert_eq!(idp.name, "default/demo-idp");
+    let oidc = idp.oidc.as_ref().unwrap();
+    assert_eq!(oidc.client_secret.as_ref().unwrap().0, "gatehouse-secret");
+    assert!(compiled.oidc.for_provider(0).is_some());
+    let account = &config.apis[0];
+    let me = account
+        .operations
+        .iter()
+        .find(|o| o.operation_id == "getMe")
+        .unwrap();
+    assert!(me.policies.auth.as_ref().unwrap().interactive);
 }
 
 #[test]
@@ -73,6 +91,10 @@ fn output_file_matches_stdout_byte_for_byte() {
         &format!("{demo}/petstore.yaml"),
         "-f",
         &format!("{demo}/legacy.yaml"),
+        "-f",
+        &format!("{demo}/account.yaml"),
+        "-f",
+        &format!("{demo}/idp.yaml"),
     ]);
     assert_eq!(by_file.stdout, stdout.stdout);
 }

@@ -40,6 +40,8 @@ pub struct CompiledConfig {
     pub router: Router,
     /// Identity providers, compiled (`/providers/...` pointers on refusal).
     pub providers: crate::jwt::ProviderSet,
+    /// OIDC clients of the providers that have one (browser login).
+    pub oidc: crate::oidc::OidcClients,
 }
 
 impl CompiledConfig {
@@ -66,10 +68,12 @@ impl CompiledConfig {
         }
         let router = Router::build(&source)?;
         let providers = crate::jwt::ProviderSet::from_config(&source.providers)?;
+        let oidc = crate::oidc::OidcClients::from_config(&source.providers)?;
         Ok(Self {
             source,
             router,
             providers,
+            oidc,
         })
     }
 }

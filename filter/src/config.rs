@@ -168,6 +168,9 @@ pub struct Provider {
     /// fetched through `jwksCluster`) instead of setting `jwksUri`. Default false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oidc_discovery: Option<bool>,
+    /// OIDC client for the browser login (`docs/sso.md`, "Browser login").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<crate::oidc::OidcClientConfig>,
 }
 
 /// One place a token may be found: exactly one of `header`, `cookie`, `query`; `prefix`
@@ -317,6 +320,10 @@ pub struct AuthPolicy {
     /// all its requirements are. An empty list makes the operation public.
     #[serde(default)]
     pub any_of: Vec<AuthAlternative>,
+    /// Browsers without a session are sent to the login of the first provider named here
+    /// that has an `oidc` client; sessions authenticate requests (`docs/sso.md`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interactive: bool,
 }
 
 /// One alternative of an [`AuthPolicy`]: every requirement must hold.

@@ -348,6 +348,7 @@ impl RootContext for Root {
             state: Rc::clone(&self.state),
             auth,
             pending: None,
+            oidc: None,
         }))
     }
 
@@ -363,6 +364,8 @@ struct Exchange {
     auth: Rc<RefCell<AuthState>>,
     /// Set while the request body is buffered for validation.
     pending: Option<PendingBody>,
+    /// Browser login state of this exchange (only with OIDC clients configured).
+    oidc: Option<crate::oidc::ExchangeState>,
 }
 
 impl Exchange {
@@ -387,7 +390,22 @@ impl Exchange {
     }
 }
 
-impl Context for Exchange {}
+impl Context for Exchange {
+    /// Token endpoint answers of the browser login (`crate::oidc`).
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        _num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        if let Some(action) = oidc_glue::on_call_response(self, token_id, body_size) {
+            if action == Action::Continue {
+                let _ = hostcalls::resume_http_request();
+            }
+        }
+    }
+}
 
 fn send(reply: &LocalReply) {
     let headers: Vec<(&str, &str)> = reply
@@ -400,10 +418,13 @@ fn send(reply: &LocalReply) {
 
 impl HttpContext for Exchange {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        let settings = &self.config.source.settings;
         // One hostcall for the whole map: crossing into the host costs more than copying a
         // request's few headers, and auth reuses the copy.
         let headers = hostcalls::get_map(MapType::HttpRequestHeaders).unwrap_or_default();
+        if let Some(action) = oidc_glue::before_routing(self, &headers, end_of_stream) {
+            return action;
+        }
+        let settings = &self.config.source.settings;
         let find = |name: &str| {
             headers
                 .iter()
@@ -465,10 +486,21 @@ impl HttpContext for Exchange {
                     send(&problem.into_reply(&settings.request_id_header, Vec::new()));
                     return Action::Pause;
                 };
-                let auth_headers: &[(String, String)] = if engine::auth_is_public(forward.auth) {
-                    &[]
-                } else {
-                    &headers
+                let oidc =
+                    oidc_glue::before_auth(self, forward.auth, &headers, &forward.request_id);
+                let session_headers;
+                let auth_headers: &[(String, String)] = match &oidc {
+                    oidc_glue::Before::Reply(reply) => {
+                        drop(auth);
+                        send(reply);
+                        return Action::Pause;
+                    }
+                    oidc_glue::Before::Session { headers, .. } => {
+                        session_headers = headers;
+                        session_headers
+                    }
+                    oidc_glue::Before::Normal if engine::auth_is_public(forward.auth) => &[],
+                    oidc_glue::Before::Normal => &headers,
                 };
                 let decision = engine::on_request_auth(
                     &self.config,
@@ -491,8 +523,16 @@ impl HttpContext for Exchange {
                                 path.clone_from(value);
                             }
                         }
+                        oidc_glue::after_allowed(&oidc);
                     }
                     AuthDecision::Rejected { reply, .. } => {
+                        let reply = oidc_glue::on_rejected(
+                            self,
+                            &oidc,
+                            &headers,
+                            reply,
+                            &forward.request_id,
+                        );
                         send(&reply);
                         return Action::Pause;
                     }
@@ -537,6 +577,11 @@ impl HttpContext for Exchange {
         }
     }
 
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        self.oidc_response_headers();
+        Action::Continue
+    }
+
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         let Some(pending) = self.pending.clone() else {
             return Action::Continue;
@@ -563,3 +608,19 @@ impl HttpContext for Exchange {
         self.apply(step)
     }
 }
+
+/// Response headers: cookies a session refresh set.
+impl Exchange {
+    fn oidc_response_headers(&mut self) {
+        if let Some(state) = self.oidc.as_mut() {
+            for cookie in state.set_cookies.drain(..) {
+                let _ =
+                    hostcalls::add_map_value(MapType::HttpResponseHeaders, "set-cookie", &cookie);
+            }
+        }
+    }
+}
+
+/// The browser login's hooks (`crate::oidc`), in their own file.
+#[path = "oidc_glue.rs"]
+mod oidc_glue;

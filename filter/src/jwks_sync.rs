@@ -537,6 +537,10 @@ impl JwksSync {
                 None => Err("not a JSON object".to_owned()),
                 Some(doc) => {
                     let issuer = doc.get("issuer").and_then(serde_json::Value::as_str);
+                    if issuer == Some(provider.issuer()) {
+                        // The browser login's endpoints (authorization, token, logout).
+                        crate::oidc::flow::store_discovered(provider.name(), &doc, host);
+                    }
                     let jwks_uri = doc.get("jwks_uri").and_then(serde_json::Value::as_str);
                     match (issuer, jwks_uri) {
                         (Some(iss), _) if iss != provider.issuer() => {

@@ -14,6 +14,7 @@ pub mod host;
 pub mod jwks_sync;
 pub mod jwt;
 pub mod metrics;
+pub mod oidc;
 pub mod params;
 pub mod percent;
 pub mod problem;

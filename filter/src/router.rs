@@ -253,6 +253,12 @@ impl Router {
         }
     }
 
+    /// True when some API serves this host (`:authority`, port ignored), whatever the path.
+    #[must_use]
+    pub fn serves_host(&self, authority: &str) -> bool {
+        self.host_entry(authority).is_some()
+    }
+
     fn host_entry(&self, authority: &str) -> Option<&Vec<(Vec<String>, usize)>> {
         let host = strip_port(authority);
         let host = host.strip_suffix('.').unwrap_or(host);

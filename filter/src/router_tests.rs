@@ -454,6 +454,7 @@ fn policy_cross_references_are_checked() {
                 scopes: vec![],
             }],
         }],
+        ..AuthPolicy::default()
     });
     let e = build_err(vec![api("a", &["h"], "", true, vec![o])]);
     assert_eq!(

@@ -250,7 +250,7 @@ pub fn sso(provider: serde_json::Value) -> FilterConfig {
     let mut admin = op("admin", Method::Get, "/admin");
     admin.policies.auth = need("admin");
     let mut health = op("health", Method::Get, "/health");
-    health.policies.auth = Some(AuthPolicy { any_of: Vec::new() });
+    health.policies.auth = Some(AuthPolicy::default());
     let mut cfg = config(vec![api(
         SSO,
         &[SSO_HOST],

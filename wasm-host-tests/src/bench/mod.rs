@@ -160,6 +160,18 @@ pub fn variants() -> Vec<Variant> {
             reference: Some("es256-jwt_authn"),
             prepare: || sso_variant("GOOD_ES256", false, false),
         },
+        Variant {
+            name: "sso-1-provider",
+            description: "Gatehouse, RS256 token, 1 configured provider, verified-token cache off",
+            reference: None,
+            prepare: || sso_providers_variant(1),
+        },
+        Variant {
+            name: "sso-50-providers",
+            description: "Gatehouse, RS256 token, 50 configured providers (the token's is the last), cache off",
+            reference: Some("sso-1-provider"),
+            prepare: || sso_providers_variant(50),
+        },
     ]
 }
 
@@ -202,6 +214,20 @@ fn sso_variant(token: &str, native: bool, cache: bool) -> Prepared {
         json_body: None,
         authorization: Some(sso::bearer(token)),
         native_jwt_authn: native.then_some(cache),
+    }
+}
+
+/// The RS256 fixture token against `n` configured providers ([`sso::gatehouse_config_providers`]).
+fn sso_providers_variant(n: usize) -> Prepared {
+    Prepared {
+        filter: Filter::Gatehouse {
+            config: sso::gatehouse_config_providers(n),
+        },
+        paths: vec!["/pets/1".to_owned()],
+        expect_operation: Some("bench/sso/getPet".to_owned()),
+        json_body: None,
+        authorization: Some(sso::bearer("GOOD_RS256")),
+        native_jwt_authn: None,
     }
 }
 

@@ -73,3 +73,32 @@ pub fn jwt_authn_patch(cache: bool) -> impl FnOnce(&mut Value) + 'static {
         }
     }
 }
+
+/// Gatehouse with `n` providers (`n - 1` others with their own issuers, then the fixtures'
+/// `idp`, which signs the benchmark's token); `GET /pets/{id}` accepts any of them with
+/// scope `read`. Verified-token cache off: every request parses the token, picks its
+/// provider by `iss` and verifies a signature, as with a fresh token each time.
+pub fn gatehouse_config_providers(n: usize) -> String {
+    let idp = provider(false);
+    let mut providers: Vec<Value> = (1..n)
+        .map(|i| {
+            let mut other = idp.clone();
+            other["name"] = json!(format!("other-{i}"));
+            other["issuer"] = json!(format!("https://other-{i}.example.test"));
+            other
+        })
+        .collect();
+    providers.push(idp);
+    let any: Vec<Value> = providers
+        .iter()
+        .map(|p| json!({"allOf": [{"provider": p["name"], "scopes": ["read"]}]}))
+        .collect();
+    let mut get_pet = op("getPet", Method::Get, "/pets/{id}");
+    get_pet.policies.auth = serde_json::from_value::<AuthPolicy>(json!({ "anyOf": any })).ok();
+    let mut cfg = config(vec![api("bench/sso", &["*"], "", true, vec![get_pet])]);
+    cfg.providers = providers
+        .into_iter()
+        .map(|p| serde_json::from_value(p).unwrap_or_else(|e| panic!("bench provider: {e}")))
+        .collect();
+    to_json(&cfg)
+}

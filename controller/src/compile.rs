@@ -553,6 +553,7 @@ mod tests {
             cache: Some(CachePolicy {
                 enabled: true,
                 default_ttl_seconds: ttl,
+                ..CachePolicy::default()
             }),
             ..Policies::default()
         }

@@ -101,6 +101,14 @@ impl Host for WasmHost {
         let _ = hostcalls::increment_metric(id, by);
     }
 
+    fn define_gauge(&self, name: &str) -> Option<u32> {
+        hostcalls::define_metric(MetricType::Gauge, name).ok()
+    }
+
+    fn set_gauge(&self, id: u32, value: i64) {
+        let _ = hostcalls::record_metric(id, u64::try_from(value).unwrap_or(0));
+    }
+
     fn get_shared(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>) {
         hostcalls::get_shared_data(key).unwrap_or((None, None))
     }
@@ -348,6 +356,7 @@ impl RootContext for Root {
             state: Rc::clone(&self.state),
             auth,
             pending: None,
+            cache: crate::cache::wasm::ExchangeCache::default(),
         }))
     }
 
@@ -363,6 +372,8 @@ struct Exchange {
     auth: Rc<RefCell<AuthState>>,
     /// Set while the request body is buffered for validation.
     pending: Option<PendingBody>,
+    /// Response cache and idempotency state of this exchange.
+    cache: crate::cache::wasm::ExchangeCache,
 }
 
 impl Exchange {
@@ -416,6 +427,9 @@ impl HttpContext for Exchange {
             .or_else(|| find("host"))
             .unwrap_or_default()
             .to_owned();
+        if crate::cache::wasm::admin(&self.config, &WasmHost, &method, &path, &headers) {
+            return Action::Pause;
+        }
         let request_id = find(&settings.request_id_header);
         let head = RequestHead {
             method: &method,
@@ -482,6 +496,10 @@ impl HttpContext for Exchange {
                 for name in decision.strip() {
                     let _ = hostcalls::remove_map_value(requests, name);
                 }
+                let principal = match &decision {
+                    AuthDecision::Allowed { principal, .. } => principal.clone(),
+                    AuthDecision::Rejected { .. } => None,
+                };
                 let mut path = path;
                 match decision {
                     AuthDecision::Allowed { forward: set, .. } => {
@@ -496,6 +514,20 @@ impl HttpContext for Exchange {
                         send(&reply);
                         return Action::Pause;
                     }
+                }
+                if let Some(action) = crate::cache::wasm::on_request(
+                    &mut self.cache,
+                    &self.config,
+                    &WasmHost,
+                    &forward,
+                    &method,
+                    &path,
+                    &authority,
+                    &headers,
+                    principal.as_deref(),
+                    end_of_stream,
+                ) {
+                    return action;
                 }
                 // Operations without a request spec (or with validation off) cost nothing
                 // more: no header map copy, no body buffering.
@@ -538,6 +570,12 @@ impl HttpContext for Exchange {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let cache = &mut self.cache;
+        if let Some(action) =
+            crate::cache::wasm::on_request_body(cache, &WasmHost, body_size, end_of_stream)
+        {
+            return action;
+        }
         let Some(pending) = self.pending.clone() else {
             return Action::Continue;
         };
@@ -561,5 +599,22 @@ impl HttpContext for Exchange {
         let step = engine::on_request_body(&config, &mut state, &WasmHost, &pending, &body);
         drop(state);
         self.apply(step)
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        crate::cache::wasm::on_response_headers(
+            &mut self.cache,
+            &self.config,
+            &WasmHost,
+            end_of_stream,
+        )
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        crate::cache::wasm::on_response_body(&mut self.cache, &WasmHost, body_size, end_of_stream)
+    }
+
+    fn on_log(&mut self) {
+        crate::cache::wasm::on_done(&mut self.cache, &WasmHost);
     }
 }

@@ -42,6 +42,8 @@ pub struct AwaitingBody {
     in_flight: u32,
     limits: Limits,
     status_header: String,
+    /// This request holds the key (claimed in flight at its headers).
+    claimed: Option<super::store::SlotRef>,
 }
 
 /// An idempotent request forwarded to the upstream, holding its key.
@@ -101,7 +103,7 @@ fn parse_key(value: &str) -> Option<&str> {
 
 pub(crate) fn on_request(
     _settings: &crate::config::Settings,
-    _host: &dyn Host,
+    host: &dyn Host,
     request: &CacheRequest<'_>,
     limits: Limits,
     body_follows: bool,
@@ -127,6 +129,7 @@ pub(crate) fn on_request(
         in_flight: policy.in_flight_seconds.max(1),
         limits,
         status_header,
+        claimed: None,
     };
     let key = match values.as_slice() {
         [] if policy.required => {
@@ -158,10 +161,81 @@ pub(crate) fn on_request(
         principal.replace('\n', " "),
         key
     );
-    if body_follows {
-        return RequestStep::NeedBody(awaiting);
+    if !body_follows {
+        return on_request_body(host, awaiting, &[]);
     }
-    on_request_body(_host, awaiting, &[])
+    // Decided before the body where possible: the upstream sees a request's headers as
+    // soon as they pass (a paused header phase would never get the body), so a retry
+    // of a request in flight is answered 409 here, and a first request claims the key
+    // here so that a retry racing it finds the claim.
+    let store = Store { host, limits };
+    match store
+        .get(&awaiting.key)
+        .and_then(|(_, p)| Payload::decode(&p))
+    {
+        Some(Payload::Idempotency { done: None, .. }) => {
+            with_vm(|vm| vm.count(host, "gatehouse_idempotency_total", Some("conflict"), 1));
+            RequestStep::Reply(in_flight(&awaiting))
+        }
+        // Replay or 422, decided on the body's fingerprint.
+        Some(Payload::Idempotency { done: Some(_), .. }) => RequestStep::NeedBody(awaiting),
+        _ => {
+            let now = host.now_nanos() / 1_000_000_000;
+            let claim = Payload::Idempotency {
+                fingerprint: UNKNOWN,
+                done: None,
+            }
+            .encode();
+            let expires = u32::try_from(now + u64::from(awaiting.in_flight)).unwrap_or(u32::MAX);
+            let put = with_vm(|vm| {
+                store.put(
+                    &mut vm.refs,
+                    &awaiting.key,
+                    &claim,
+                    expires,
+                    PutMode::IfAbsent,
+                )
+            });
+            match put {
+                PutOutcome::Stored { slot, .. } => {
+                    awaiting.claimed = Some(slot);
+                    RequestStep::NeedBody(awaiting)
+                }
+                PutOutcome::Exists => {
+                    with_vm(|vm| {
+                        vm.count(host, "gatehouse_idempotency_total", Some("conflict"), 1)
+                    });
+                    RequestStep::Reply(in_flight(&awaiting))
+                }
+                PutOutcome::TooLarge | PutOutcome::Failed => RequestStep::NeedBody(awaiting),
+            }
+        }
+    }
+}
+
+/// Fingerprint of a claim made before the body was read.
+const UNKNOWN: [u8; 32] = [0; 32];
+
+fn in_flight(a: &AwaitingBody) -> LocalReply {
+    problem(
+        a,
+        409,
+        "idempotency-key-in-flight",
+        "Conflict",
+        "a request with this Idempotency-Key is still being processed",
+    )
+}
+
+/// The exchange ended before its body did: give back a claimed key.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(crate) fn release(host: &dyn Host, a: &AwaitingBody) {
+    if let Some(slot) = a.claimed {
+        let store = Store {
+            host,
+            limits: a.limits,
+        };
+        store.remove_if(&a.key, slot);
+    }
 }
 
 /// The whole request body of an idempotent request: run it, replay, or refuse.
@@ -173,7 +247,7 @@ pub fn on_request_body(host: &dyn Host, a: AwaitingBody, body: &[u8]) -> Request
         limits: a.limits,
     };
     let now = host.now_nanos() / 1_000_000_000;
-    let in_flight = Payload::Idempotency {
+    let record = Payload::Idempotency {
         fingerprint: fp,
         done: None,
     }
@@ -184,8 +258,13 @@ pub fn on_request_body(host: &dyn Host, a: AwaitingBody, body: &[u8]) -> Request
     };
     // Two rounds: a record that disappears between `Exists` and the read is retried once.
     for _ in 0..2 {
-        let put =
-            with_vm(|vm| store.put(&mut vm.refs, &a.key, &in_flight, expires, PutMode::IfAbsent));
+        // Our own claim is completed with the fingerprint; otherwise first one wins.
+        let mode = if a.claimed.is_some() {
+            PutMode::Replace
+        } else {
+            PutMode::IfAbsent
+        };
+        let put = with_vm(|vm| store.put(&mut vm.refs, &a.key, &record, expires, mode));
         match put {
             PutOutcome::Stored { slot, .. } => {
                 let pending = Pending {
@@ -211,7 +290,7 @@ pub fn on_request_body(host: &dyn Host, a: AwaitingBody, body: &[u8]) -> Request
             }
             PutOutcome::Exists => match store.get(&a.key).and_then(|(_, p)| Payload::decode(&p)) {
                 Some(Payload::Idempotency { fingerprint, done }) => {
-                    if fingerprint != fp {
+                    if fingerprint != fp && fingerprint != UNKNOWN {
                         count("mismatch");
                         return RequestStep::Reply(problem(
                             &a,
@@ -224,13 +303,7 @@ pub fn on_request_body(host: &dyn Host, a: AwaitingBody, body: &[u8]) -> Request
                     return match done {
                         None => {
                             count("conflict");
-                            RequestStep::Reply(problem(
-                                &a,
-                                409,
-                                "idempotency-key-in-flight",
-                                "Conflict",
-                                "a request with this Idempotency-Key is still being processed",
-                            ))
+                            RequestStep::Reply(in_flight(&a))
                         }
                         Some(stored) => {
                             count("replayed");

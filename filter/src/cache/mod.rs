@@ -973,14 +973,12 @@ pub fn on_done(host: &dyn Host, pending: &mut Pending) {
 }
 
 fn expiry(stored: &Stored, now: u64) -> u32 {
-    // Kept while it can still be served stale or revalidated; validators make a stale
-    // entry worth keeping a while longer.
+    // Kept a while past freshness (the budget bounds it anyway): stale entries serve
+    // `max-stale`, stale-while-revalidate, stale-if-error and cheap 304 revalidations.
     let fresh_left = stored.lifetime.saturating_sub(stored.initial_age);
-    let keep = if stored.header("etag").is_some() || stored.header("last-modified").is_some() {
-        fresh_left.max(60).saturating_mul(2)
-    } else {
-        fresh_left
-    };
+    let keep = fresh_left
+        .saturating_mul(2)
+        .max(fresh_left.saturating_add(60));
     let extra = stored.swr.max(stored.sie);
     u32::try_from(now.saturating_add(keep).saturating_add(extra)).unwrap_or(u32::MAX)
 }

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `gatehouse/c/index` | the allocator: `GCI1`, CLOCK hand (u32), bytes used (u64), slot count (u32), then per slot `hash u64, gen u32, size u32, expires u32 (unix s), flags u8` (bit 0 live, bit 1 referenced) |
 //! | `gatehouse/c/b/<n>` | bucket `n = hash % slots`: up to [`BUCKET_WAYS`] records `hash u64, slot u32, gen u32` — how readers find a slot without reading the index |
-//! | `gatehouse/c/s/<slot>` | the object: `GCS1`, gen u32, hash u64, key length u16, key, payload; empty when free |
+//! | `gatehouse/c/s/<slot>` | the object: `GCS1`, gen u32, hash u64, expires u32 (unix s; never served after), key length u16, key, payload; empty when free |
 //!
 //! At most `2 × slots + 1` keys ever exist. Readers do two small reads (bucket, object) and
 //! trust an object only when its generation, hash and full key match. Writers reserve a
@@ -231,7 +231,7 @@ impl std::fmt::Debug for Store<'_> {
 /// Object size as accounted: framing + key + payload.
 #[must_use]
 pub fn object_size(key: &str, payload: &[u8]) -> usize {
-    4 + 4 + 8 + 2 + key.len() + payload.len()
+    4 + 4 + 8 + 4 + 2 + key.len() + payload.len()
 }
 
 /// 64-bit FNV-1a: spreads keys over buckets; objects carry their full key, so a
@@ -273,28 +273,44 @@ fn encode_bucket(records: &[(u64, SlotRef)]) -> Vec<u8> {
     out
 }
 
-fn encode_object(gen: u32, hash: u64, key: &str, payload: &[u8]) -> Vec<u8> {
+fn encode_object(gen: u32, hash: u64, expires: u32, key: &str, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(object_size(key, payload));
     out.extend_from_slice(OBJECT_MAGIC);
     out.extend_from_slice(&gen.to_le_bytes());
     out.extend_from_slice(&hash.to_le_bytes());
+    out.extend_from_slice(&expires.to_le_bytes());
     out.extend_from_slice(&(key.len() as u16).to_le_bytes());
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(payload);
     out
 }
 
-/// `(gen, hash, key, payload)` of an object.
-fn decode_object(bytes: &[u8]) -> Option<(u32, u64, &[u8], &[u8])> {
+/// A decoded object.
+struct Object<'a> {
+    gen: u32,
+    hash: u64,
+    expires: u32,
+    key: &'a [u8],
+    payload: &'a [u8],
+}
+
+fn decode_object(bytes: &[u8]) -> Option<Object<'_>> {
     let mut r = Reader(bytes);
     if r.take(4)? != OBJECT_MAGIC {
         return None;
     }
     let gen = r.u32()?;
     let hash = r.u64()?;
+    let expires = r.u32()?;
     let len = r.u16()?;
     let key = r.take(usize::from(len))?;
-    Some((gen, hash, key, r.0))
+    Some(Object {
+        gen,
+        hash,
+        expires,
+        key,
+        payload: r.0,
+    })
 }
 
 impl Store<'_> {
@@ -332,8 +348,12 @@ impl Store<'_> {
         let found = records.iter().rev().find(|(h, _)| *h == hash)?.1;
         let (object, _) = self.host.get_shared(&slot_key(found.slot));
         let object = object?;
-        let (gen, h, k, payload) = decode_object(&object)?;
-        (gen == found.gen && h == hash && k == key.as_bytes()).then(|| (found, payload.to_vec()))
+        let o = decode_object(&object)?;
+        (o.gen == found.gen
+            && o.hash == hash
+            && o.expires > self.now_secs()
+            && o.key == key.as_bytes())
+        .then(|| (found, o.payload.to_vec()))
     }
 
     /// Stores `payload` under `key` until `expires` (unix seconds; the slot is reclaimed
@@ -462,7 +482,7 @@ impl Store<'_> {
             for f in freed.iter().filter(|f| f.slot != mine.slot) {
                 self.wipe(*f);
             }
-            let object = encode_object(gen, hash, key, payload);
+            let object = encode_object(gen, hash, expires, key, payload);
             if self
                 .host
                 .set_shared(&slot_key(mine.slot), &object, None)
@@ -524,7 +544,7 @@ impl Store<'_> {
         let holds = bytes
             .as_deref()
             .and_then(decode_object)
-            .is_some_and(|(gen, ..)| gen == slot.gen);
+            .is_some_and(|o| o.gen == slot.gen);
         if holds {
             if let Some(cas) = cas {
                 let _ = self.host.set_shared(&key, &[], Some(cas));
@@ -558,7 +578,7 @@ impl Store<'_> {
                 let hit = object
                     .as_deref()
                     .and_then(decode_object)
-                    .is_some_and(|(gen, _, k, payload)| gen == s.gen && matches(k, payload));
+                    .is_some_and(|o| o.gen == s.gen && matches(o.key, o.payload));
                 if hit && index.free(i) {
                     gone.push(SlotRef {
                         slot: i as u32,

@@ -18,6 +18,9 @@ use crate::router::RouteMatch;
 pub(crate) struct ExchangeCache {
     pending: Option<Box<Pending>>,
     awaiting: Option<AwaitingBody>,
+    /// The request's host, for `Location` invalidation (request headers cannot be read in
+    /// the response phase: Envoy answers BadArgument, which the SDK's reader panics on).
+    authority: String,
 }
 
 fn send(reply: &LocalReply) {
@@ -83,7 +86,10 @@ pub(crate) fn on_request(
         .get(matched.api)?
         .operations
         .get(matched.operation)?;
-    let policy = op.policies.cache.as_ref()?;
+    // Unsafe methods invalidate what their path's GET stored, whatever their own policy.
+    let unset = CachePolicy::default();
+    let policy = op.policies.cache.as_ref().unwrap_or(&unset);
+    authority.clone_into(&mut ex.authority);
     let scheme = headers
         .iter()
         .find(|(n, _)| n == ":scheme")
@@ -168,11 +174,8 @@ pub(crate) fn on_response_headers(
         .find(|(n, _)| n == ":status")
         .and_then(|(_, v)| v.trim().parse::<u16>().ok())
         .unwrap_or(0);
-    let authority = hostcalls::get_map_value(MapType::HttpRequestHeaders, ":authority")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let resolve = |p: &str| get_policy(config, &authority, p);
+    let authority = &ex.authority;
+    let resolve = |p: &str| get_policy(config, authority, p);
     let step = super::on_response_headers(host, &resolve, pending, status, &headers, end_of_stream);
     match step {
         ResponseStep::Reply(reply) => {
@@ -228,6 +231,9 @@ pub(crate) fn on_response_body(
 
 /// The exchange is over (`on_log`): release what it still holds.
 pub(crate) fn on_done(ex: &mut ExchangeCache, host: &dyn Host) {
+    if let Some(a) = ex.awaiting.take() {
+        idempotency::release(host, &a);
+    }
     if let Some(mut p) = ex.pending.take() {
         super::on_done(host, &mut p);
     }

@@ -87,8 +87,8 @@ fn in_flight_is_409_and_another_payload_is_422() {
     let r = reply(f.post(Some("k"), b"a", None));
     assert_eq!(r.status, 409);
     assert_eq!(header(&r, "content-type"), Some("application/problem+json"));
-    let r = reply(f.post(Some("k"), b"b", None));
-    assert_eq!(r.status, 422);
+    // While in flight every retry is 409, whatever its payload (decided before the body).
+    assert_eq!(reply(f.post(Some("k"), b"b", None)).status, 409);
     f.respond(first, &CREATED);
     assert_eq!(reply(f.post(Some("k"), b"b", None)).status, 422);
     // Another worker VM sees the same record.
@@ -176,4 +176,36 @@ fn fingerprints_cover_method_path_and_body() {
     assert_ne!(a, idempotency::fingerprint("POST", "/q", b"x"));
     assert_ne!(a, idempotency::fingerprint("POST", "/p", b"y"));
     assert_eq!(a, idempotency::fingerprint("POST", "/p", b"x"));
+}
+
+#[test]
+fn a_claim_made_at_the_headers_answers_retries_409_and_is_released_if_the_exchange_dies() {
+    let f = Flow::new(idem_policy(false));
+    let headers = vec![("idempotency-key".to_owned(), "k".to_owned())];
+    let req = CacheRequest {
+        method: "POST",
+        scheme: "http",
+        authority: "pets.test",
+        path: "/pets",
+        headers: &headers,
+        principal: None,
+        operation: "default/pets/createPet",
+        policy: &f.policy,
+        request_id: "rid",
+        request_id_header: "x-request-id",
+        resolve_get: &|_| None,
+    };
+    let RequestStep::NeedBody(awaiting) = on_request(&f.settings, &f.host, &req, true) else {
+        panic!("a body follows: wait for it");
+    };
+    // A retry racing the first, before its body arrived: 409 at the headers.
+    let RequestStep::Reply(r) = on_request(&f.settings, &f.host, &req, true) else {
+        panic!("expected 409 at the headers");
+    };
+    assert_eq!(r.status, 409);
+    idempotency::release(&f.host, &awaiting);
+    assert!(matches!(
+        on_request(&f.settings, &f.host, &req, true),
+        RequestStep::NeedBody(_)
+    ));
 }

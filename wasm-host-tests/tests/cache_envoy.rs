@@ -309,6 +309,34 @@ fn unsafe_methods_invalidate_and_purge_removes() {
         "/v1/pets/1, /2 and /5 (stored again)"
     );
     assert!(stat(&stack, "gatehouse_cache_purges_total") >= 3);
+
+    // The same through the CLI.
+    get(&stack, "/v1/pets/4", &ttl);
+    assert_eq!(x_cache(&get(&stack, "/v1/pets/4", &ttl)), "HIT");
+    let out = std::process::Command::new(wasm_host_tests::locate::gatehouse_bin())
+        .args([
+            "cache",
+            "purge",
+            "--endpoint",
+            &stack.envoy.url(PURGE_PATH),
+            "--host",
+            PETSTORE_HOST,
+            "--path",
+            "/v1/pets/4",
+        ])
+        .env("GATEHOUSE_PURGE_TOKEN", PURGE_TOKEN)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "purged 1 entries"
+    );
+    assert_eq!(x_cache(&get(&stack, "/v1/pets/4", &ttl)), "MISS");
 }
 
 #[test]

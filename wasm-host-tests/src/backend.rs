@@ -8,6 +8,7 @@
 //! | `x-backend-set-header: name: value` (repeatable) | adds that response header |
 //! | `x-backend-body-bytes: N` (any path) or `GET /__bytes/1k`, `/__bytes/64k`, `/__bytes/N` | a fixed body of N bytes (`application/octet-stream`), no echo: the cheap answer for benchmarks |
 //! | `x-backend-etag: "v"` | adds `ETag: "v"`; a request whose `If-None-Match` carries it gets `304` with no body |
+//! | `GET /__cached/N` (`1k`, `64k`, bytes) | a fixed body of N bytes with `cache-control: public, max-age=3600` (the path wins over `x-backend-body-bytes`): the cacheable answer for the cache benchmark |
 //! | `GET /__hits` | `{"hits": N}`, not counted itself |
 //!
 //! Every request other than `/__hits` increments the hit counter, readable in-process
@@ -171,11 +172,21 @@ async fn answer(req: Request<Incoming>) -> Result<Answer, String> {
         extra.push((name, value));
     }
 
-    let fixed = match header("x-backend-body-bytes") {
-        Some(n) => Some(parse_size(n).ok_or("bad x-backend-body-bytes")?),
-        None => match req.uri().path().strip_prefix("/__bytes/") {
-            Some(n) => Some(parse_size(n).ok_or("bad /__bytes/ size")?),
-            None => None,
+    let cached = req.uri().path().strip_prefix("/__cached/");
+    if cached.is_some() {
+        extra.push((
+            hyper::header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=3600"),
+        ));
+    }
+    let fixed = match cached.map(|n| parse_size(n).ok_or("bad /__cached/ size")) {
+        Some(n) => Some(n?),
+        None => match header("x-backend-body-bytes") {
+            Some(n) => Some(parse_size(n).ok_or("bad x-backend-body-bytes")?),
+            None => match req.uri().path().strip_prefix("/__bytes/") {
+                Some(n) => Some(parse_size(n).ok_or("bad /__bytes/ size")?),
+                None => None,
+            },
         },
     };
 

@@ -253,7 +253,7 @@ pub fn on_request_body(host: &dyn Host, a: AwaitingBody, body: &[u8]) -> Request
     }
     .encode();
     let expires = u32::try_from(now + u64::from(a.in_flight)).unwrap_or(u32::MAX);
-    let count = |label: &str| {
+    let count = |label: &'static str| {
         with_vm(|vm| vm.count(host, "gatehouse_idempotency_total", Some(label), 1));
     };
     // Two rounds: a record that disappears between `Exists` and the read is retried once.

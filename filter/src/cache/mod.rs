@@ -132,6 +132,17 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// `result` label of `gatehouse_cache_lookups_total`.
+    #[must_use]
+    pub fn metric_label(self) -> &'static str {
+        match self {
+            Outcome::Hit => "hit",
+            Outcome::Miss => "miss",
+            Outcome::Stale => "stale",
+            Outcome::Bypass => "bypass",
+        }
+    }
+
     #[must_use]
     pub fn label(self) -> &'static str {
         match self {
@@ -147,7 +158,7 @@ impl Outcome {
 #[derive(Debug, Default)]
 pub struct VmCache {
     pub refs: store::Refs,
-    counters: HashMap<String, Option<u32>>,
+    counters: HashMap<(&'static str, Option<&'static str>), Option<u32>>,
     gauge: Option<Option<u32>>,
     nonce: u64,
 }
@@ -167,9 +178,14 @@ pub fn with_vm<R>(f: impl FnOnce(&mut VmCache) -> R) -> R {
 
 impl VmCache {
     /// Adds `by` to a counter (`gatehouse_cache_*`), defined on first use.
-    pub fn count(&mut self, host: &dyn Host, name: &str, label: Option<&str>, by: i64) {
-        let key = format!("{name}/{}", label.unwrap_or(""));
-        let id = *self.counters.entry(key).or_insert_with(|| {
+    pub fn count(
+        &mut self,
+        host: &dyn Host,
+        name: &'static str,
+        label: Option<&'static str>,
+        by: i64,
+    ) {
+        let id = *self.counters.entry((name, label)).or_insert_with(|| {
             let tags: Vec<(&str, &str)> = label.map(|l| ("result", l)).into_iter().collect();
             host.define_counter(&tagged_name(name, &tags))
         });
@@ -437,7 +453,7 @@ pub fn on_request(
             vm.count(
                 host,
                 "gatehouse_cache_lookups_total",
-                Some(&outcome.label().to_ascii_lowercase()),
+                Some(outcome.metric_label()),
                 1,
             );
         });
@@ -472,8 +488,9 @@ pub fn on_request(
     let client_conditional =
         request.header("if-none-match").is_some() || request.header("if-modified-since").is_some();
     let head = request.method == "HEAD";
-    let mut ctx = StoreCtx {
-        primary,
+    // Only misses and revalidations need the context: hits allocate none of it.
+    let new_ctx = || StoreCtx {
+        primary: primary.clone(),
         operation: request.operation.to_owned(),
         request_time: now,
         no_store: directives.no_store,
@@ -521,7 +538,7 @@ pub fn on_request(
                 Outcome::Stale
             };
             vm_count(outcome);
-            return RequestStep::Reply(serve(request, &stored, now, outcome, &cache_settings));
+            return RequestStep::Reply(serve(request, stored, now, outcome, &cache_settings));
         }
         if in_swr && !claim_revalidation(&store, &entry_key, now) {
             // Somebody else is revalidating: serve stale meanwhile.
@@ -529,7 +546,7 @@ pub fn on_request(
             vm_count(Outcome::Stale);
             return RequestStep::Reply(serve(
                 request,
-                &stored,
+                stored,
                 now,
                 Outcome::Stale,
                 &cache_settings,
@@ -548,6 +565,7 @@ pub fn on_request(
                 set_headers.push(("if-modified-since".to_owned(), lm.to_owned()));
             }
         }
+        let mut ctx = new_ctx();
         ctx.stale_if_error = stored.sie.min(u64::from(policy.stale_if_error_seconds));
         if set_headers.is_empty() && !client_conditional && ctx.stale_if_error == 0 {
             vm_count(Outcome::Miss);
@@ -569,7 +587,10 @@ pub fn on_request(
     }
     vm_count(Outcome::Miss);
     RequestStep::Forward {
-        pending: Box::new(pending(Outcome::Miss, PendingKind::Store(Box::new(ctx)))),
+        pending: Box::new(pending(
+            Outcome::Miss,
+            PendingKind::Store(Box::new(new_ctx())),
+        )),
         set_headers: Vec::new(),
     }
 }
@@ -649,34 +670,32 @@ fn not_modified(request_headers: &[(String, String)], stored: &Stored) -> bool {
 /// Answers a request from a stored response (200/…, or 304 to a matching conditional).
 fn serve(
     request: &CacheRequest<'_>,
-    stored: &Stored,
+    stored: Stored,
     now: u64,
     outcome: Outcome,
     settings: &CacheSettings,
 ) -> LocalReply {
-    let mut headers: Vec<(String, String)> = Vec::with_capacity(stored.headers.len() + 2);
-    let conditional = not_modified(request.headers, stored);
+    let conditional = not_modified(request.headers, &stored);
     let status = if conditional { 304 } else { stored.status };
-    for (n, v) in &stored.headers {
+    let age = stored.age(now);
+    let mut headers = stored.headers;
+    if conditional {
         // A 304 carries the fields a 200 would, minus the representation's metadata.
-        if conditional
-            && matches!(
+        headers.retain(|(n, _)| {
+            !matches!(
                 n.as_str(),
                 "content-type" | "content-encoding" | "content-range" | "content-language"
             )
-        {
-            continue;
-        }
-        headers.push((n.clone(), v.clone()));
+        });
     }
-    headers.push(("age".to_owned(), stored.age(now).to_string()));
+    headers.push(("age".to_owned(), age.to_string()));
     if !settings.status_header.is_empty() {
         headers.push((settings.status_header.clone(), outcome.label().to_owned()));
     }
     let body = if conditional || request.method == "HEAD" {
         Vec::new()
     } else {
-        stored.body.clone()
+        stored.body
     };
     LocalReply {
         status,
@@ -833,7 +852,7 @@ pub fn on_response_headers(
                         };
                         return ResponseStep::Reply(serve(
                             &request,
-                            &stored,
+                            stored,
                             now,
                             Outcome::Hit,
                             &settings,
@@ -866,7 +885,7 @@ pub fn on_response_headers(
                         };
                         return ResponseStep::Reply(serve(
                             &request,
-                            stored,
+                            stored.clone(),
                             now,
                             Outcome::Stale,
                             &settings,

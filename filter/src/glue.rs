@@ -391,6 +391,7 @@ impl Exchange {
             }
             Validation::Reply(reply) => {
                 self.pending = None;
+                crate::cache::wasm::on_local_reply(&mut self.cache, &WasmHost);
                 send(&reply);
                 Action::Pause
             }

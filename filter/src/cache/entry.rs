@@ -95,7 +95,7 @@ fn string(bytes: &[u8]) -> Option<String> {
     String::from_utf8(bytes.to_vec()).ok()
 }
 
-fn decode_stored(r: &mut Reader<'_>) -> Option<Stored> {
+fn decode_stored(r: &mut Reader<'_>, copy_body: bool) -> Option<Stored> {
     let mut s = Stored {
         response_time: r.u64()?,
         initial_age: r.u64()?,
@@ -119,7 +119,13 @@ fn decode_stored(r: &mut Reader<'_>) -> Option<Stored> {
         s.headers.push((name, value));
     }
     let len = r.u32()?;
-    s.body = r.take(len as usize)?.to_vec();
+    if r.0.len() < len as usize {
+        return None;
+    }
+    // The body is the last field: `decode_owned` takes it from the buffer without a copy.
+    if copy_body {
+        s.body = r.take(len as usize)?.to_vec();
+    }
     Some(s)
 }
 
@@ -156,11 +162,32 @@ impl Payload {
         out
     }
 
+    /// Like [`Payload::decode`], reusing `bytes` as a response's body (a hit on a large
+    /// object copies it once less).
+    #[must_use]
+    pub fn decode_owned(mut bytes: Vec<u8>) -> Option<Payload> {
+        if bytes.first() != Some(&b'R') {
+            return Payload::decode(&bytes);
+        }
+        let mut r = Reader(bytes.get(1..)?);
+        let mut stored = decode_stored(&mut r, false)?;
+        let body_len = r.0.len();
+        let start = bytes.len() - body_len;
+        let body_len = usize::try_from(u32::from_le_bytes(
+            bytes.get(start.checked_sub(4)?..start)?.try_into().ok()?,
+        ))
+        .ok()?;
+        bytes.drain(..start);
+        bytes.truncate(body_len);
+        stored.body = bytes;
+        Some(Payload::Response(stored))
+    }
+
     #[must_use]
     pub fn decode(bytes: &[u8]) -> Option<Payload> {
         let mut r = Reader(bytes);
         match r.u8()? {
-            b'R' => Some(Payload::Response(decode_stored(&mut r)?)),
+            b'R' => Some(Payload::Response(decode_stored(&mut r, true)?)),
             b'V' => {
                 let nonce = r.u64()?;
                 let n = r.u16()?;
@@ -175,7 +202,7 @@ impl Payload {
                 let fingerprint: [u8; 32] = r.take(32)?.try_into().ok()?;
                 let done = match r.u8()? {
                     0 => None,
-                    _ => Some(decode_stored(&mut r)?),
+                    _ => Some(decode_stored(&mut r, true)?),
                 };
                 Some(Payload::Idempotency { fingerprint, done })
             }

@@ -616,12 +616,12 @@ fn lookup(
     headers: &[(String, String)],
 ) -> Option<(String, SlotRef, Stored)> {
     let (slot, payload) = store.get(primary)?;
-    match Payload::decode(&payload)? {
+    match Payload::decode_owned(payload)? {
         Payload::Response(stored) => Some((primary.to_owned(), slot, stored)),
         Payload::Vary { nonce, names } => {
             let variant = key::variant(primary, nonce, &names, headers);
             let (slot, payload) = store.get(&variant)?;
-            match Payload::decode(&payload)? {
+            match Payload::decode_owned(payload)? {
                 Payload::Response(stored) => Some((variant, slot, stored)),
                 _ => None,
             }

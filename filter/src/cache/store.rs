@@ -347,13 +347,19 @@ impl Store<'_> {
         // Newest record first: a replaced key may still have an older record.
         let found = records.iter().rev().find(|(h, _)| *h == hash)?.1;
         let (object, _) = self.host.get_shared(&slot_key(found.slot));
-        let object = object?;
+        let mut object = object?;
         let o = decode_object(&object)?;
-        (o.gen == found.gen
+        let valid = o.gen == found.gen
             && o.hash == hash
             && o.expires > self.now_secs()
-            && o.key == key.as_bytes())
-        .then(|| (found, o.payload.to_vec()))
+            && o.key == key.as_bytes();
+        // The payload is the object's tail: shift it down rather than copy it out.
+        let start = object.len() - o.payload.len();
+        if !valid {
+            return None;
+        }
+        object.drain(..start);
+        Some((found, object))
     }
 
     /// Stores `payload` under `key` until `expires` (unix seconds; the slot is reclaimed

@@ -1227,10 +1227,12 @@ fn payloads_round_trip() {
         },
     ] {
         assert_eq!(Payload::decode(&p.encode()), Some(p.clone()));
+        assert_eq!(Payload::decode_owned(p.encode()), Some(p.clone()));
         let bytes = p.encode();
         for cut in 0..bytes.len() {
             // Truncated payloads never decode into something else, and never panic.
             assert!(Payload::decode(&bytes[..cut]).is_none_or(|d| d != p));
+            assert!(Payload::decode_owned(bytes[..cut].to_vec()).is_none_or(|d| d != p));
         }
     }
 }

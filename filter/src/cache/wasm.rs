@@ -238,3 +238,10 @@ pub(crate) fn on_done(ex: &mut ExchangeCache, host: &dyn Host) {
         super::on_done(host, &mut p);
     }
 }
+
+/// The filter answers the request itself (a validation refusal after the cache phase):
+/// nothing of this exchange is stored, and a claimed Idempotency-Key is given back (the
+/// request never ran, so a corrected retry with the same key must run).
+pub(crate) fn on_local_reply(ex: &mut ExchangeCache, host: &dyn Host) {
+    on_done(ex, host);
+}

@@ -26,6 +26,8 @@ const PURGE_TOKEN: &str = "purge-token-for-tests-0123456789";
 fn cache_policy() -> CachePolicy {
     CachePolicy {
         enabled: true,
+        stale_while_revalidate_seconds: 60,
+        stale_if_error_seconds: 60,
         ..CachePolicy::default()
     }
 }
@@ -465,4 +467,75 @@ fn eviction_keeps_the_budget_while_two_workers_write() {
         ],
     );
     assert_eq!(last.status, 200);
+}
+
+#[test]
+fn stale_if_error_and_only_if_cached() {
+    let stack = stack();
+    let ok = [(
+        "x-backend-set-header",
+        "cache-control: max-age=1, stale-if-error=60",
+    )];
+    let first = get(&stack, "/v1/pets/21", &ok);
+    assert_eq!(x_cache(&first), "MISS");
+    // Once stale, the backend fails: the stored response answers instead of the 503.
+    let failing = [
+        (
+            "x-backend-set-header",
+            "cache-control: max-age=1, stale-if-error=60",
+        ),
+        ("x-backend-status", "503"),
+    ];
+    let stale = wait_until("the entry to go stale", Duration::from_secs(10), || {
+        let r = get(&stack, "/v1/pets/21", &failing);
+        (x_cache(&r) == "STALE").then_some(r)
+    });
+    assert_eq!(stale.status, 200, "{stale:?}");
+    assert_eq!(stale.body, first.body);
+    // only-if-cached: 504 when nothing is stored, never the backend.
+    let before = stack.backend.hits();
+    let r = get(
+        &stack,
+        "/v1/pets/22",
+        &[("cache-control", "only-if-cached")],
+    );
+    assert_eq!(r.status, 504, "{r:?}");
+    assert_eq!(stack.backend.hits(), before);
+}
+
+#[test]
+fn stale_while_revalidate_serves_stale_while_one_request_revalidates() {
+    let stack = stack();
+    let swr = "cache-control: max-age=1, stale-while-revalidate=60";
+    let first = get(&stack, "/v1/pets/31", &[("x-backend-set-header", swr)]);
+    assert_eq!(x_cache(&first), "MISS");
+    // Once it is stale (max-age=1; the sleep only makes sure of that), the next request
+    // takes the revalidation lease and goes to the (slow) backend; meanwhile the others
+    // are answered from the stale entry.
+    let url = stack.envoy.url("/v1/pets/31");
+    let before = stack.backend.hits();
+    std::thread::sleep(Duration::from_millis(2100));
+    let slow = std::thread::spawn(move || {
+        Client::new().send(
+            "GET",
+            &url,
+            &[
+                ("host", PETSTORE_HOST),
+                ("x-backend-set-header", swr),
+                ("x-backend-delay-ms", "3000"),
+            ],
+            None,
+        )
+    });
+    wait_until(
+        "the revalidation at the backend",
+        Duration::from_secs(10),
+        || (stack.backend.hits() > before).then_some(()),
+    );
+    let meanwhile = get(&stack, "/v1/pets/31", &[("x-backend-set-header", swr)]);
+    assert_eq!((meanwhile.status, x_cache(&meanwhile)), (200, "STALE"));
+    assert_eq!(meanwhile.body, first.body);
+    let revalidated = slow.join().unwrap();
+    assert_eq!(revalidated.status, 200);
+    assert_eq!(stack.backend.hits(), before + 1, "one request revalidated");
 }

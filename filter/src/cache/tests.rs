@@ -1239,3 +1239,25 @@ fn payloads_round_trip() {
 
 mod idempotency_tests;
 mod purge_tests;
+
+#[test]
+fn a_new_entry_limit_starts_a_new_index() {
+    let h = host_at(T0);
+    let mut refs = Refs::default();
+    let old = Store {
+        host: &h,
+        limits: limits(10_000, 8),
+    };
+    old.put(&mut refs, "a", b"v", u32::MAX, PutMode::Replace);
+    // Reconfigured with another slot count: the old books cannot be read, so the cache
+    // starts empty (and never serves an object through a mismatched bucket layout).
+    let new = Store {
+        host: &h,
+        limits: limits(10_000, 4),
+    };
+    assert!(new.get("a").is_none() || new.get("a").unwrap().1 == b"v");
+    assert_eq!(new.used_bytes(), 0);
+    new.put(&mut refs, "b", b"w", u32::MAX, PutMode::Replace);
+    assert_eq!(new.get("b").unwrap().1, b"w");
+    assert!(new.used_bytes() > 0);
+}

@@ -72,6 +72,7 @@ bench: wasm
 	$(CARGO) build --release -p wasm-host-tests -p noop-filter
 	$(CARGO) build --release --target wasm32-wasip1 -p noop-filter
 	$(CARGO) run --release -p wasm-host-tests --bin gatehouse-bench -- $(BENCH_ARGS)
+	$(CARGO) run --release -p wasm-host-tests --bin gatehouse-bench -- --cache-budget 60
 
 clean:
 	$(CARGO) clean

@@ -282,13 +282,33 @@ fn compile_one(
                 .map(|_| format!("/spec/openapi{}/operationId", op.pointer)),
             policies_pointer: policies.map(|_| pointer_join("/spec/policies/operations", &id)),
         });
+        let mut policies = policies.cloned().unwrap_or_default();
+        // `policies.operations.<id>.cache` in the resource wins over the document's
+        // `x-gatehouse-cache`.
+        if policies.cache.is_none() {
+            let object = spec
+                .openapi
+                .pointer(&op.pointer)
+                .unwrap_or(&serde_json::Value::Null);
+            match crate::cache::extension(object) {
+                Ok(cache) => policies.cache = cache,
+                Err(message) => errors.push(at(
+                    resource,
+                    &format!("/spec/openapi{}/{}", op.pointer, crate::cache::EXTENSION),
+                    message,
+                )),
+            }
+        }
         operations.push(Operation {
             operation_id: id,
             method: op.method,
             path: op.path.clone(),
-            policies: policies.cloned().unwrap_or_default(),
+            policies,
             request: None,
         });
+    }
+    if !errors.is_empty() {
+        return Err(errors);
     }
     let api = Api {
         name: schema.qualified_name(),
@@ -553,6 +573,7 @@ mod tests {
             cache: Some(CachePolicy {
                 enabled: true,
                 default_ttl_seconds: ttl,
+                ..CachePolicy::default()
             }),
             ..Policies::default()
         }
@@ -599,6 +620,35 @@ mod tests {
         assert_eq!(
             pointers(&compile(&[r]).unwrap_err()),
             vec!["/spec/basePath"]
+        );
+    }
+
+    #[test]
+    fn x_gatehouse_cache_on_operations_and_resource_policies_win() {
+        let mut doc = petstore();
+        doc["paths"]["/pets"]["get"]["x-gatehouse-cache"] = json!({"defaultTtlSeconds": 5});
+        doc["paths"]["/pets/{petId}"]["get"]["x-gatehouse-cache"] = json!(true);
+        doc["paths"]["/pets"]["post"]["x-gatehouse-cache"] =
+            json!({"idempotency": {"ttlSeconds": 60}});
+        let r = with(schema("p", doc.clone()), |s| {
+            s.policies.operations.insert("getPet".into(), cache(60));
+        });
+        let api = &compile(&[r]).unwrap().apis[0];
+        let by_id: BTreeMap<&str, &Policies> = api
+            .operations
+            .iter()
+            .map(|o| (o.operation_id.as_str(), &o.policies))
+            .collect();
+        let list = by_id["listPets"].cache.as_ref().unwrap();
+        assert!(list.enabled);
+        assert_eq!(list.default_ttl_seconds, 5);
+        assert_eq!(by_id["getPet"], &cache(60), "the resource's policy wins");
+        let create = by_id["createPet"].cache.as_ref().unwrap();
+        assert_eq!(create.idempotency.as_ref().unwrap().ttl_seconds, 60);
+        doc["paths"]["/pets"]["get"]["x-gatehouse-cache"] = json!({"ttl": 5});
+        assert_eq!(
+            pointers(&compile(&[schema("p", doc)]).unwrap_err()),
+            vec!["/spec/openapi/paths/~1pets/get/x-gatehouse-cache"]
         );
     }
 

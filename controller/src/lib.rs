@@ -5,6 +5,7 @@
 //! [`gatehouse_filter::compiled::CompiledConfig::from_config`], so whatever the controller
 //! writes, the filter accepts.
 
+pub mod cache;
 pub mod compile;
 pub mod envoy;
 pub mod error;

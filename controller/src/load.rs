@@ -24,6 +24,8 @@ pub struct Loaded {
 }
 
 /// One document that is ours.
+// Short-lived, one per parsed document: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Parsed {
     Api(LoadedResource),
     Provider(LoadedProvider),

@@ -72,6 +72,35 @@ enum Command {
     },
     /// OpenAPI from the route declarations of source code, by convention (no code is run).
     Scan(scan_cmd::ScanArgs),
+    /// Response cache operations on a running proxy.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum CacheCommand {
+    /// Remove stored responses through the filter's purge endpoint (docs/caching.md).
+    Purge {
+        /// `http://HOST:PORT/PATH` of the purge endpoint (`settings.cache.purge.path`).
+        #[arg(long, value_name = "URL")]
+        endpoint: String,
+        /// File holding the purge token (`settings.cache.purge.token`); else
+        /// `GATEHOUSE_PURGE_TOKEN`.
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        /// Only entries of this host.
+        #[arg(long)]
+        host: Option<String>,
+        /// Every entry of exactly this path (all query strings, principals, variants).
+        #[arg(long, required_unless_present_any = ["prefix", "operation"])]
+        path: Option<String>,
+        /// Every entry whose path is under this prefix.
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Every entry this operation (`<namespace>/<name>/<operationId>`) produced.
+        #[arg(long)]
+        operation: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -99,6 +128,23 @@ fn main() -> ExitCode {
                 debounce: Duration::from_millis(200),
             })
         }
+        Command::Cache(CacheCommand::Purge {
+            endpoint,
+            token_file,
+            host,
+            path,
+            prefix,
+            operation,
+        }) => purge_command(
+            &endpoint,
+            token_file.as_deref(),
+            gatehouse_controller::cache::PurgeTarget {
+                host,
+                path,
+                prefix,
+                operation,
+            },
+        ),
     };
     match result {
         Ok(code) => code,
@@ -163,5 +209,21 @@ fn run_local(options: LocalOptions) -> anyhow::Result<ExitCode> {
     })
     .context("cannot install the signal handler")?;
     local::watch(options, tx, &rx)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn purge_command(
+    endpoint: &str,
+    token_file: Option<&std::path::Path>,
+    target: gatehouse_controller::cache::PurgeTarget,
+) -> anyhow::Result<ExitCode> {
+    let token = match token_file {
+        Some(file) => std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?,
+        None => std::env::var("GATEHOUSE_PURGE_TOKEN")
+            .context("give --token-file or set GATEHOUSE_PURGE_TOKEN")?,
+    };
+    let purged = gatehouse_controller::cache::purge(endpoint, token.trim(), &target)?;
+    println!("purged {purged} entries");
     Ok(ExitCode::SUCCESS)
 }

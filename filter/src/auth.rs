@@ -167,6 +167,9 @@ pub struct AuthRequest<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthDecision {
     Allowed {
+        /// `<provider>\n<sub>` of the verified token(s) (several joined by `\n`), for
+        /// per-principal cache partitions; `None` when no token was verified or one lacks `sub`.
+        principal: Option<String>,
         /// Headers to set on the upstream request: forwarded claims and payload, and, when
         /// a token is removed from a cookie or a query parameter, the rewritten `cookie`
         /// header or `:path`.
@@ -255,12 +258,14 @@ pub fn authenticate(
     let mut strip = state.strip.clone();
     let Some(policy) = request.policy else {
         return AuthDecision::Allowed {
+            principal: None,
             forward: Vec::new(),
             strip,
         };
     };
     if policy.any_of.is_empty() || policy.any_of.iter().any(|a| a.all_of.is_empty()) {
         return AuthDecision::Allowed {
+            principal: None,
             forward: Vec::new(),
             strip,
         };
@@ -352,7 +357,12 @@ pub fn authenticate(
             for v in &verified {
                 state.count(host, providers, provider_of(v), "allowed");
             }
-            AuthDecision::Allowed { forward, strip }
+            let principal = principal_of(&verified);
+            AuthDecision::Allowed {
+                principal,
+                forward,
+                strip,
+            }
         }
         denied @ Decision::InsufficientScope { .. } => {
             let provider = verified.first().map_or(usize::MAX, provider_of);
@@ -411,6 +421,16 @@ pub fn authenticate(
             AuthDecision::Rejected { reply, strip }
         }
     }
+}
+
+/// Who the verified tokens name; `None` unless every token has a `sub`.
+fn principal_of(verified: &[Verified]) -> Option<String> {
+    let mut parts: Vec<String> = Vec::with_capacity(verified.len());
+    for v in verified {
+        parts.push(format!("{}\n{}", v.provider, v.subject()?));
+    }
+    parts.sort();
+    (!parts.is_empty()).then(|| parts.join("\n"))
 }
 
 fn reply(

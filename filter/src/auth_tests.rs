@@ -125,7 +125,7 @@ impl Harness {
 
 fn allowed(d: &AuthDecision) -> (&[(String, String)], &[String]) {
     match d {
-        AuthDecision::Allowed { forward, strip } => (forward, strip),
+        AuthDecision::Allowed { forward, strip, .. } => (forward, strip),
         AuthDecision::Rejected { reply, .. } => panic!(
             "rejected {}: {:?} {}",
             reply.status,

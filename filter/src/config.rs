@@ -49,6 +49,10 @@ pub struct Settings {
         skip_serializing_if = "is_default_token_cache_slots"
     )]
     pub token_cache_slots: u32,
+    /// Response cache and idempotency store sizes, `x-cache` header, purge endpoint
+    /// (`docs/caching.md`); absent: defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<crate::cache::CacheSettings>,
 }
 
 fn default_token_cache_slots() -> u32 {
@@ -74,6 +78,7 @@ impl Default for Settings {
             request_id_header: default_request_id_header(),
             operation_header: default_operation_header(),
             token_cache_slots: default_token_cache_slots(),
+            cache: None,
         }
     }
 }
@@ -363,14 +368,50 @@ pub enum ValidationMode {
     Off,
 }
 
-/// Response caching policy.
+/// Response caching and Idempotency-Key policy (`docs/caching.md`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CachePolicy {
+    /// Serve and store responses of this (GET) operation.
+    #[serde(default)]
     pub enabled: bool,
-    /// Freshness lifetime when the response states none.
+    /// Freshness lifetime when the response states none (0: such responses are not stored).
     #[serde(default)]
     pub default_ttl_seconds: u32,
+    /// Upper bound on any freshness lifetime, explicit or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ttl_seconds: Option<u32>,
+    /// Heuristic freshness (10% of the time since `Last-Modified`) for responses without
+    /// explicit freshness.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub heuristic: bool,
+    /// Responses are the same for every caller: requests with credentials share entries
+    /// (otherwise they are partitioned by the verified SSO subject, or not cached).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub public: bool,
+    /// Only these query parameters are part of the key (empty: all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub query_include: Vec<String>,
+    /// These query parameters are never part of the key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub query_exclude: Vec<String>,
+    /// Request headers that are part of the key (lower case).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_headers: Vec<String>,
+    /// Longest `stale-while-revalidate` honored, seconds (0: never serve stale for it).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stale_while_revalidate_seconds: u32,
+    /// Longest `stale-if-error` honored, seconds (0: never serve stale on errors).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stale_if_error_seconds: u32,
+    /// Idempotency-Key replay for this (POST/PATCH) operation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency: Option<crate::cache::IdempotencyPolicy>,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Traffic sampling policy for learned OpenAPI.

@@ -299,7 +299,7 @@ mod auth_wiring {
 
     fn allowed(run: &Run) -> (&[(String, String)], &[String]) {
         match &run.decision {
-            Some(AuthDecision::Allowed { forward, strip }) => (forward, strip),
+            Some(AuthDecision::Allowed { forward, strip, .. }) => (forward, strip),
             other => panic!("expected an admission, got {other:?}"),
         }
     }

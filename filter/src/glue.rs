@@ -101,6 +101,14 @@ impl Host for WasmHost {
         let _ = hostcalls::increment_metric(id, by);
     }
 
+    fn define_gauge(&self, name: &str) -> Option<u32> {
+        hostcalls::define_metric(MetricType::Gauge, name).ok()
+    }
+
+    fn set_gauge(&self, id: u32, value: i64) {
+        let _ = hostcalls::record_metric(id, u64::try_from(value).unwrap_or(0));
+    }
+
     fn get_shared(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>) {
         hostcalls::get_shared_data(key).unwrap_or((None, None))
     }
@@ -349,6 +357,7 @@ impl RootContext for Root {
             auth,
             pending: None,
             oidc: None,
+            cache: crate::cache::wasm::ExchangeCache::default(),
         }))
     }
 
@@ -366,6 +375,8 @@ struct Exchange {
     pending: Option<PendingBody>,
     /// Browser login state of this exchange (only with OIDC clients configured).
     oidc: Option<crate::oidc::ExchangeState>,
+    /// Response cache and idempotency state of this exchange.
+    cache: crate::cache::wasm::ExchangeCache,
 }
 
 impl Exchange {
@@ -383,6 +394,7 @@ impl Exchange {
             }
             Validation::Reply(reply) => {
                 self.pending = None;
+                crate::cache::wasm::on_local_reply(&mut self.cache, &WasmHost);
                 send(&reply);
                 Action::Pause
             }
@@ -437,6 +449,9 @@ impl HttpContext for Exchange {
             .or_else(|| find("host"))
             .unwrap_or_default()
             .to_owned();
+        if crate::cache::wasm::admin(&self.config, &WasmHost, &method, &path, &headers) {
+            return Action::Pause;
+        }
         let request_id = find(&settings.request_id_header);
         let head = RequestHead {
             method: &method,
@@ -514,6 +529,10 @@ impl HttpContext for Exchange {
                 for name in decision.strip() {
                     let _ = hostcalls::remove_map_value(requests, name);
                 }
+                let principal = match &decision {
+                    AuthDecision::Allowed { principal, .. } => principal.clone(),
+                    AuthDecision::Rejected { .. } => None,
+                };
                 let mut path = path;
                 match decision {
                     AuthDecision::Allowed { forward: set, .. } => {
@@ -536,6 +555,20 @@ impl HttpContext for Exchange {
                         send(&reply);
                         return Action::Pause;
                     }
+                }
+                if let Some(action) = crate::cache::wasm::on_request(
+                    &mut self.cache,
+                    &self.config,
+                    &WasmHost,
+                    &forward,
+                    &method,
+                    &path,
+                    &authority,
+                    &headers,
+                    principal.as_deref(),
+                    end_of_stream,
+                ) {
+                    return action;
                 }
                 // Operations without a request spec (or with validation off) cost nothing
                 // more: no header map copy, no body buffering.
@@ -577,12 +610,13 @@ impl HttpContext for Exchange {
         }
     }
 
-    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        self.oidc_response_headers();
-        Action::Continue
-    }
-
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let cache = &mut self.cache;
+        if let Some(action) =
+            crate::cache::wasm::on_request_body(cache, &WasmHost, body_size, end_of_stream)
+        {
+            return action;
+        }
         let Some(pending) = self.pending.clone() else {
             return Action::Continue;
         };
@@ -606,6 +640,25 @@ impl HttpContext for Exchange {
         let step = engine::on_request_body(&config, &mut state, &WasmHost, &pending, &body);
         drop(state);
         self.apply(step)
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        // Cookies of a refreshed session first: a response that sets them is never stored.
+        self.oidc_response_headers();
+        crate::cache::wasm::on_response_headers(
+            &mut self.cache,
+            &self.config,
+            &WasmHost,
+            end_of_stream,
+        )
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        crate::cache::wasm::on_response_body(&mut self.cache, &WasmHost, body_size, end_of_stream)
+    }
+
+    fn on_log(&mut self) {
+        crate::cache::wasm::on_done(&mut self.cache, &WasmHost);
     }
 }
 

@@ -34,6 +34,17 @@ pub trait Host {
 
     fn increment_counter(&self, id: u32, by: i64);
 
+    /// Defines (or finds) a gauge by name; `None` (the default) when the host has none.
+    fn define_gauge(&self, name: &str) -> Option<u32> {
+        let _ = name;
+        None
+    }
+
+    /// Sets a gauge defined with [`Host::define_gauge`].
+    fn set_gauge(&self, id: u32, value: i64) {
+        let _ = (id, value);
+    }
+
     /// Value and CAS token of a shared-data key (shared by every VM with the same `vm_id`).
     fn get_shared(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>);
 

@@ -6,6 +6,7 @@
 //! crate as an rlib to compile configurations with the very code the filter runs.
 
 pub mod auth;
+pub mod cache;
 pub mod compiled;
 pub mod config;
 pub mod engine;

@@ -134,6 +134,17 @@ impl Host for MockHost {
         }
     }
 
+    fn define_gauge(&self, name: &str) -> Option<u32> {
+        // Gauges live with the counters; `set_gauge` overwrites instead of adding.
+        self.define_counter(name)
+    }
+
+    fn set_gauge(&self, id: u32, value: i64) {
+        if let Some((_, v)) = self.counters.borrow_mut().get_mut(id as usize) {
+            *v = value;
+        }
+    }
+
     fn get_shared(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>) {
         match self.shared.borrow().get(key) {
             Some((value, cas)) => (Some(value.clone()), Some(*cas)),

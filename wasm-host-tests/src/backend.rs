@@ -7,6 +7,8 @@
 //! | `x-backend-delay-ms: N` | answers after N ms |
 //! | `x-backend-set-header: name: value` (repeatable) | adds that response header |
 //! | `x-backend-body-bytes: N` (any path) or `GET /__bytes/1k`, `/__bytes/64k`, `/__bytes/N` | a fixed body of N bytes (`application/octet-stream`), no echo: the cheap answer for benchmarks |
+//! | `x-backend-etag: "v"` | adds `ETag: "v"`; a request whose `If-None-Match` carries it gets `304` with no body |
+//! | `GET /__cached/N` (`1k`, `64k`, bytes) | a fixed body of N bytes with `cache-control: public, max-age=3600` (the path wins over `x-backend-body-bytes`): the cacheable answer for the cache benchmark |
 //! | `GET /__hits` | `{"hits": N}`, not counted itself |
 //!
 //! Every request other than `/__hits` increments the hit counter, readable in-process
@@ -170,11 +172,21 @@ async fn answer(req: Request<Incoming>) -> Result<Answer, String> {
         extra.push((name, value));
     }
 
-    let fixed = match header("x-backend-body-bytes") {
-        Some(n) => Some(parse_size(n).ok_or("bad x-backend-body-bytes")?),
-        None => match req.uri().path().strip_prefix("/__bytes/") {
-            Some(n) => Some(parse_size(n).ok_or("bad /__bytes/ size")?),
-            None => None,
+    let cached = req.uri().path().strip_prefix("/__cached/");
+    if cached.is_some() {
+        extra.push((
+            hyper::header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=3600"),
+        ));
+    }
+    let fixed = match cached.map(|n| parse_size(n).ok_or("bad /__cached/ size")) {
+        Some(n) => Some(n?),
+        None => match header("x-backend-body-bytes") {
+            Some(n) => Some(parse_size(n).ok_or("bad x-backend-body-bytes")?),
+            None => match req.uri().path().strip_prefix("/__bytes/") {
+                Some(n) => Some(parse_size(n).ok_or("bad /__bytes/ size")?),
+                None => None,
+            },
         },
     };
 
@@ -226,6 +238,19 @@ async fn answer(req: Request<Incoming>) -> Result<Answer, String> {
     *response.status_mut() = status;
     for (name, value) in extra {
         response.headers_mut().append(name, value);
+    }
+    if let Some(etag) = header("x-backend-etag") {
+        let etag = HeaderValue::from_str(etag).map_err(|_| "bad x-backend-etag")?;
+        let matches = header("if-none-match").is_some_and(|inm| {
+            inm.split(',')
+                .any(|t| t.trim() == etag.to_str().unwrap_or(""))
+        });
+        if matches {
+            *response.status_mut() = StatusCode::NOT_MODIFIED;
+            *response.body_mut() = Full::new(Bytes::new());
+            response.headers_mut().remove(CONTENT_TYPE);
+        }
+        response.headers_mut().insert(hyper::header::ETAG, etag);
     }
     Ok(response)
 }

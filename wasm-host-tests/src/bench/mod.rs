@@ -10,6 +10,7 @@
 //!
 //! Adding a variant is adding a row to [`variants`].
 
+pub mod cache;
 pub mod shop;
 pub mod sso;
 pub mod wrk;
@@ -41,6 +42,8 @@ pub struct Prepared {
     pub authorization: Option<String>,
     /// Native filter put in front of the router instead of a wasm one (`jwt_authn`).
     pub native_jwt_authn: Option<bool>,
+    /// Envoy's native cache filter (`SimpleHttpCache`) in front of the router.
+    pub native_cache: bool,
 }
 
 /// One row of the benchmark.
@@ -69,6 +72,7 @@ pub fn variants() -> Vec<Variant> {
                 json_body: None,
         authorization: None,
         native_jwt_authn: None,
+        native_cache: false,
             },
         },
         Variant {
@@ -86,6 +90,7 @@ pub fn variants() -> Vec<Variant> {
                 json_body: None,
         authorization: None,
         native_jwt_authn: None,
+        native_cache: false,
             },
         },
         Variant {
@@ -155,6 +160,42 @@ pub fn variants() -> Vec<Variant> {
             prepare: || sso_variant("GOOD_ES256", true, false),
         },
         Variant {
+            name: "cache-native-1k",
+            description: "Envoy's native cache filter (SimpleHttpCache), 1 KB object, every request a hit",
+            reference: None,
+            prepare: || cache_variant("1k", CacheMode::Native),
+        },
+        Variant {
+            name: "cache-hit-1k",
+            description: "Gatehouse cache, 1 KB object, every request a hit",
+            reference: Some("cache-native-1k"),
+            prepare: || cache_variant("1k", CacheMode::Gatehouse),
+        },
+        Variant {
+            name: "cache-off-1k",
+            description: "Gatehouse, the same 1 KB object uncached (every request to the backend)",
+            reference: Some("cache-hit-1k"),
+            prepare: || cache_variant("1k", CacheMode::Uncached),
+        },
+        Variant {
+            name: "cache-native-64k",
+            description: "Envoy's native cache filter (SimpleHttpCache), 64 KB object",
+            reference: None,
+            prepare: || cache_variant("64k", CacheMode::Native),
+        },
+        Variant {
+            name: "cache-hit-64k",
+            description: "Gatehouse cache, 64 KB object, every request a hit",
+            reference: Some("cache-native-64k"),
+            prepare: || cache_variant("64k", CacheMode::Gatehouse),
+        },
+        Variant {
+            name: "cache-off-64k",
+            description: "Gatehouse, the same 64 KB object uncached",
+            reference: Some("cache-hit-64k"),
+            prepare: || cache_variant("64k", CacheMode::Uncached),
+        },
+        Variant {
             name: "es256-verify",
             description: "Gatehouse, ES256 token, verified-token cache off",
             reference: Some("es256-jwt_authn"),
@@ -175,6 +216,32 @@ pub fn variants() -> Vec<Variant> {
     ]
 }
 
+/// Who serves the cache variants' object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CacheMode {
+    Native,
+    Gatehouse,
+    Uncached,
+}
+
+fn cache_variant(size: &str, mode: CacheMode) -> Prepared {
+    let filter = match mode {
+        CacheMode::Native => Filter::None,
+        CacheMode::Gatehouse | CacheMode::Uncached => Filter::Gatehouse {
+            config: cache::gatehouse_config(mode == CacheMode::Gatehouse),
+        },
+    };
+    Prepared {
+        filter,
+        paths: vec![format!("/__cached/{size}")],
+        expect_operation: None,
+        json_body: None,
+        authorization: None,
+        native_jwt_authn: None,
+        native_cache: mode == CacheMode::Native,
+    }
+}
+
 fn shop_orders(mode: &str, batch: bool) -> Prepared {
     let config = shop::config(mode).unwrap_or_else(|e| panic!("bench API: {e}"));
     let (path, body, operation) = if batch {
@@ -191,6 +258,7 @@ fn shop_orders(mode: &str, batch: bool) -> Prepared {
         json_body: Some(body),
         authorization: None,
         native_jwt_authn: None,
+        native_cache: false,
     }
 }
 
@@ -214,6 +282,7 @@ fn sso_variant(token: &str, native: bool, cache: bool) -> Prepared {
         json_body: None,
         authorization: Some(sso::bearer(token)),
         native_jwt_authn: native.then_some(cache),
+        native_cache: false,
     }
 }
 
@@ -228,6 +297,7 @@ fn sso_providers_variant(n: usize) -> Prepared {
         json_body: None,
         authorization: Some(sso::bearer("GOOD_RS256")),
         native_jwt_authn: None,
+        native_cache: false,
     }
 }
 
@@ -242,6 +312,7 @@ fn gatehouse_synthetic(n: usize) -> Prepared {
         json_body: None,
         authorization: None,
         native_jwt_authn: None,
+        native_cache: false,
     }
 }
 
@@ -375,6 +446,9 @@ fn measure(
     let mut builder = EnvoyBuilder::new(backend);
     if let Some(cache) = prep.native_jwt_authn {
         builder = builder.patch_bootstrap(sso::jwt_authn_patch(cache));
+    }
+    if prep.native_cache {
+        builder = builder.patch_bootstrap(cache::native_cache_patch);
     }
     let envoy = builder
         .filter(prep.filter.clone())

@@ -44,6 +44,10 @@ struct Args {
     /// Print only; do not append to --out.
     #[arg(long)]
     no_append: bool,
+    /// Instead of the variants: the cache budget check under mixed load for this many
+    /// seconds (two workers, many objects, a 1 MB budget; docs/caching.md).
+    #[arg(long, value_name = "SECONDS")]
+    cache_budget: Option<u64>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -65,6 +69,16 @@ fn main() -> anyhow::Result<()> {
     } else {
         wasm_host_tests::locate::repo_root().join(args.out)
     };
+    if let Some(seconds) = args.cache_budget {
+        let report = bench::cache::budget_check(Duration::from_secs(seconds.max(1)), 2000)?;
+        println!("{report}");
+        if !args.no_append {
+            use std::io::Write as _;
+            let mut file = std::fs::OpenOptions::new().append(true).open(&out)?;
+            writeln!(file, "\n{report}")?;
+        }
+        return Ok(());
+    }
     let options = Options {
         rounds: args.rounds,
         duration: Duration::from_secs(args.duration.max(1)),

@@ -302,28 +302,32 @@ pub fn validate_body(
     let (Some(program), Some(root)) = (program, media.schema) else {
         return BodyOutcome::Valid;
     };
-    let value = if media.media_type == "application/x-www-form-urlencoded" {
+    let violations = if media.media_type == "application/x-www-form-urlencoded" {
         match std::str::from_utf8(body) {
-            Ok(text) => form_body(text, &media.form),
+            Ok(text) => schema::validate(program, root, &form_body(text, &media.form), limits),
             Err(_) => return BodyOutcome::Malformed("form body is not UTF-8".to_owned()),
         }
     } else if media.media_type == "application/json" || media.media_type.ends_with("+json") {
-        // serde_json refuses nesting deeper than 128 levels ("recursion limit exceeded").
-        match serde_json::from_slice::<Value>(body) {
-            Ok(value) => value,
-            Err(e) => {
-                return BodyOutcome::Malformed(format!(
-                    "body is not valid JSON ({:?} at line {} column {})",
-                    e.classify(),
-                    e.line(),
-                    e.column()
-                ))
-            }
+        // Validated on a token tape over the body's own bytes (no DOM, one allocation);
+        // whatever the tape parser refuses goes through serde_json, which words the error
+        // (and refuses nesting deeper than 128 levels, "recursion limit exceeded").
+        match schema::Doc::parse(body) {
+            Ok(doc) => schema::validate_doc(program, root, &doc, limits),
+            Err(schema::NotParsed) => match serde_json::from_slice::<Value>(body) {
+                Ok(value) => schema::validate(program, root, &value, limits),
+                Err(e) => {
+                    return BodyOutcome::Malformed(format!(
+                        "body is not valid JSON ({:?} at line {} column {})",
+                        e.classify(),
+                        e.line(),
+                        e.column()
+                    ))
+                }
+            },
         }
     } else {
         return BodyOutcome::Valid;
     };
-    let violations = schema::validate(program, root, &value, limits);
     if violations.is_empty() {
         BodyOutcome::Valid
     } else {

@@ -26,7 +26,7 @@ use std::cell::Cell;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use gatehouse_filter::schema::{is_valid, validate, Limits};
+use gatehouse_filter::schema::{is_valid, validate, validate_doc, Doc, Limits};
 use serde_json::Value;
 
 /// A realistic OpenAPI 3.0 body schema and instances: nested objects, arrays, formats,
@@ -262,20 +262,41 @@ fn schema_valid_instances_allocate_nothing() {
     // Each pattern's regex builds its matching cache on first use.
     let _ = validate(&program, order_root, &order, &limits);
 
-    let n = allocations(|| assert!(validate(&program, order_root, &order, &limits).is_empty()));
+    // The request path: the body's bytes become one token tape (one allocation, two when
+    // its capacity guess is short, plus the container stack), then validation allocates
+    // nothing.
+    let order_bytes = serde_json::to_vec(&order).unwrap();
+    let list_bytes = serde_json::to_vec(&list).unwrap();
+    let order_doc = Doc::parse(&order_bytes).unwrap();
+    let list_doc = Doc::parse(&list_bytes).unwrap();
+    let n = allocations(|| {
+        assert!(validate_doc(&program, order_root, &order_doc, &limits).is_empty());
+    });
     assert_eq!(n, 0, "validate allocated {n} times for a valid order");
-    let n = allocations(|| assert!(is_valid(&program, order_root, &order, &limits)));
-    assert_eq!(n, 0);
-    let n = allocations(|| assert!(validate(&program, list_root, &list, &limits).is_empty()));
+    let n = allocations(|| {
+        assert!(validate_doc(&program, list_root, &list_doc, &limits).is_empty());
+    });
     assert_eq!(n, 0, "validate allocated {n} times for a valid 64 KB list");
+    let n = allocations(|| drop(Doc::parse(&order_bytes).unwrap()));
+    assert!(n <= 3, "parsing a 1 KB order allocated {n} times");
+    let n = allocations(|| drop(Doc::parse(&list_bytes).unwrap()));
+    assert!(n <= 3, "parsing 64 KB of orders allocated {n} times");
+    // From a `serde_json::Value` (parameters, tests): the tape is the only allocation.
+    let n = allocations(|| assert!(is_valid(&program, order_root, &order, &limits)));
+    assert!(n <= 3, "{n}");
 
     // An invalid instance allocates for its violations only.
     let mut bad = order.clone();
     bad["items"][1]["quantity"] = Value::from(0);
-    let n = allocations(|| assert_eq!(validate(&program, order_root, &bad, &limits).len(), 1));
+    let bad_bytes = serde_json::to_vec(&bad).unwrap();
+    let bad_doc = Doc::parse(&bad_bytes).unwrap();
+    let n = allocations(|| {
+        assert_eq!(
+            validate_doc(&program, order_root, &bad_doc, &limits).len(),
+            1
+        );
+    });
     assert!(n <= 8, "{n} allocations for one violation");
-    let n = allocations(|| assert!(!is_valid(&program, order_root, &bad, &limits)));
-    assert_eq!(n, 0);
 }
 
 /// Runs `f` for about `budget`, returns µs per call.
@@ -344,6 +365,26 @@ fn schema_bench_validation() {
             }),
         ),
         (
+            "1 KB order: bytes -> tape -> validate (request path)",
+            measure(budget, || {
+                let doc = Doc::parse(black_box(&order_bytes)).unwrap();
+                black_box(validate_doc(&program, order_root, &doc, &limits));
+            }),
+        ),
+        (
+            "1 KB order: tape parse only",
+            measure(budget, || {
+                black_box(Doc::parse(black_box(&order_bytes)).unwrap());
+            }),
+        ),
+        (
+            "1 KB order: serde_json Value + validate (old path)",
+            measure(budget, || {
+                let v = serde_json::from_slice::<Value>(black_box(&order_bytes)).unwrap();
+                black_box(validate(&program, order_root, &v, &limits));
+            }),
+        ),
+        (
             "1 KB order: serde_json parse (reference)",
             measure(budget, || {
                 black_box(serde_json::from_slice::<Value>(black_box(&order_bytes)).unwrap());
@@ -353,6 +394,19 @@ fn schema_bench_validation() {
             "64 KB array: validate (valid)",
             measure(budget, || {
                 black_box(validate(&program, list_root, black_box(&list), &limits));
+            }),
+        ),
+        (
+            "64 KB array: bytes -> tape -> validate (request path)",
+            measure(budget, || {
+                let doc = Doc::parse(black_box(&list_bytes)).unwrap();
+                black_box(validate_doc(&program, list_root, &doc, &limits));
+            }),
+        ),
+        (
+            "64 KB array: tape parse only",
+            measure(budget, || {
+                black_box(Doc::parse(black_box(&list_bytes)).unwrap());
             }),
         ),
         (
@@ -372,6 +426,6 @@ fn schema_bench_validation() {
         ),
     ];
     for (name, us) in rows {
-        println!("{name:<45} {us:>9.2} µs");
+        println!("{name:<55} {us:>9.2} µs");
     }
 }

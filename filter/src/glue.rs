@@ -14,6 +14,9 @@ use proxy_wasm::types::{
     Action, BufferType, ContextType, LogLevel as PwLevel, MapType, MetricType, Status,
 };
 
+#[path = "glue_responses.rs"]
+mod glue_responses;
+
 use crate::auth::{AuthDecision, AuthSettings, AuthState};
 use crate::compiled::CompiledConfig;
 use crate::engine::{self, Decision, PendingBody, RequestHead, Validation, VmState};
@@ -348,6 +351,7 @@ impl RootContext for Root {
             state: Rc::clone(&self.state),
             auth,
             pending: None,
+            responses: crate::responses::Exchange::default(),
         }))
     }
 
@@ -363,6 +367,8 @@ struct Exchange {
     auth: Rc<RefCell<AuthState>>,
     /// Set while the request body is buffered for validation.
     pending: Option<PendingBody>,
+    /// Response validation (report mode), `glue_responses.rs`.
+    responses: crate::responses::Exchange,
 }
 
 impl Exchange {
@@ -380,6 +386,7 @@ impl Exchange {
             }
             Validation::Reply(reply) => {
                 self.pending = None;
+                self.responses.forget();
                 send(&reply);
                 Action::Pause
             }
@@ -497,6 +504,8 @@ impl HttpContext for Exchange {
                         return Action::Pause;
                     }
                 }
+                self.responses
+                    .watch(&self.config, forward.matched.as_ref(), &forward.request_id);
                 // Operations without a request spec (or with validation off) cost nothing
                 // more: no header map copy, no body buffering.
                 let validated = forward
@@ -561,5 +570,19 @@ impl HttpContext for Exchange {
         let step = engine::on_request_body(&config, &mut state, &WasmHost, &pending, &body);
         drop(state);
         self.apply(step)
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        if self.responses.watching() {
+            glue_responses::on_headers(self, end_of_stream);
+        }
+        Action::Continue
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if self.responses.wants_body() {
+            glue_responses::on_body(self, body_size, end_of_stream);
+        }
+        Action::Continue
     }
 }

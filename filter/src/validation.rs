@@ -74,6 +74,23 @@ pub fn check_config(config: &FilterConfig) -> Result<(), ConfigError> {
                     in_range(&media.schema, format!("{at}/body/content/{m}/schema"))?;
                 }
             }
+            for (r, response) in request.responses.iter().enumerate() {
+                if !crate::responses::status_key_valid(&response.status) {
+                    return Err(ConfigError {
+                        pointer: format!("{at}/responses/{r}/status"),
+                        message: format!(
+                            "{:?} is not a status, a range like 2XX or default",
+                            response.status
+                        ),
+                    });
+                }
+                for (m, media) in response.content.iter().enumerate() {
+                    in_range(
+                        &media.schema,
+                        format!("{at}/responses/{r}/content/{m}/schema"),
+                    )?;
+                }
+            }
         }
     }
     Ok(())

@@ -61,13 +61,13 @@ fn main() {
         let tape = min_us(rounds, calls, || {
             black_box(Doc::parse(black_box(bytes)).unwrap());
         });
-        let parsed = Doc::parse(bytes).unwrap();
-        let check = min_us(rounds, calls, || {
-            black_box(validate_doc(&program, root, black_box(&parsed), &limits));
-        });
         let new = min_us(rounds, calls, || {
             let d = Doc::parse(black_box(bytes)).unwrap();
             black_box(validate_doc(&program, root, &d, &limits));
+        });
+        let parsed = Doc::parse(bytes).unwrap();
+        let check = min_us(rounds, calls, || {
+            black_box(validate_doc(&program, root, black_box(&parsed), &limits));
         });
         if pass < 2 {
             continue;

@@ -134,7 +134,7 @@ impl<'a> Doc<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn text(&self, t: Text<'a>) -> &str {
         match t {
             Text::Borrowed(s) => s,
@@ -143,7 +143,7 @@ impl<'a> Doc<'a> {
     }
 
     /// Index after the value starting at `i`.
-    #[inline]
+    #[inline(always)]
     fn next(&self, i: u32) -> u32 {
         match self.toks.get(i as usize) {
             Some(Tok::Arr { end, .. } | Tok::Obj { end, .. }) => *end,
@@ -170,7 +170,7 @@ pub(crate) enum Kind<'d> {
 }
 
 impl<'d> Inst<'d> {
-    #[inline]
+    #[inline(always)]
     pub fn kind(self) -> Kind<'d> {
         match self.doc.toks.get(self.i as usize) {
             Some(Tok::Bool(b)) => Kind::Bool(*b),
@@ -182,12 +182,12 @@ impl<'d> Inst<'d> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn is_null(self) -> bool {
         matches!(self.kind(), Kind::Null)
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn as_str(self) -> Option<&'d str> {
         match self.kind() {
             Kind::Str(s) => Some(s),
@@ -195,7 +195,7 @@ impl<'d> Inst<'d> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn as_number(self) -> Option<&'d Number> {
         match self.kind() {
             Kind::Num(n) => Some(n),
@@ -204,7 +204,7 @@ impl<'d> Inst<'d> {
     }
 
     /// Elements, when an array.
-    #[inline]
+    #[inline(always)]
     pub fn items(self) -> Option<Items<'d>> {
         match self.doc.toks.get(self.i as usize) {
             Some(Tok::Arr { len, .. }) => Some(Items {
@@ -217,7 +217,7 @@ impl<'d> Inst<'d> {
     }
 
     /// Members in document order, when an object.
-    #[inline]
+    #[inline(always)]
     pub fn members(self) -> Option<Members<'d>> {
         match self.doc.toks.get(self.i as usize) {
             Some(Tok::Obj { len, .. }) => Some(Members {
@@ -253,7 +253,7 @@ pub(crate) struct Items<'d> {
 
 impl<'d> Iterator for Items<'d> {
     type Item = Inst<'d>;
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Inst<'d>> {
         if self.left == 0 {
             return None;
@@ -283,7 +283,7 @@ pub(crate) struct Members<'d> {
 
 impl<'d> Iterator for Members<'d> {
     type Item = (Inst<'d>, Inst<'d>);
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         if self.left == 0 {
             return None;
@@ -312,19 +312,19 @@ struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    #[inline]
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
 
-    #[inline]
+    #[inline(always)]
     fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.pos += 1;
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn eat(&mut self, b: u8) -> bool {
         if self.peek() == Some(b) {
             self.pos += 1;

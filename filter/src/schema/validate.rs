@@ -569,12 +569,30 @@ impl<'p> Validator<'p> {
                 self.properties(kw, inst, path, ann)
             }
             Kw::Required(names) => {
-                if !matches!(inst.kind(), Kind::Obj(_)) {
+                let Some(members) = inst.members() else {
                     return true;
+                };
+                // One pass over the members marks the names present (most lists are
+                // short); longer lists look each name up.
+                let mut present: u64 = 0;
+                if names.len() <= 64 {
+                    for (key, _) in members {
+                        let key = key.as_str().unwrap_or_default();
+                        for (i, name) in names.iter().enumerate() {
+                            if name == key {
+                                present |= 1 << i;
+                            }
+                        }
+                    }
                 }
                 let mut ok = true;
-                for name in names {
-                    if !inst.has(name) {
+                for (i, name) in names.iter().enumerate() {
+                    let found = if i < 64 && names.len() <= 64 {
+                        present & (1 << i) != 0
+                    } else {
+                        inst.has(name)
+                    };
+                    if !found {
                         ok = false;
                         self.fail(path, "required", || {
                             format!("missing required property {}", excerpt(name))

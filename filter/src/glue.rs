@@ -278,6 +278,7 @@ impl Context for Root {
 
 impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
+        let started = WasmHost.now_nanos();
         let bytes = match hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => Vec::new(),
@@ -299,8 +300,10 @@ impl RootContext for Root {
                 WasmHost.log(
                     LogLevel::Info,
                     &format!(
-                        "configuration accepted: {} APIs, {operations} operations",
-                        config.router.apis.len()
+                        "configuration accepted: {} APIs, {operations} operations, {} bytes, parsed and checked in {} µs",
+                        config.router.apis.len(),
+                        bytes.len(),
+                        WasmHost.now_nanos().saturating_sub(started) / 1000
                     ),
                 );
                 let settings = AuthSettings {

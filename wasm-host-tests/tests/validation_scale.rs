@@ -73,7 +73,7 @@ fn run(config: &str, probe: &str, workers: u32) -> Run {
         .collect();
     // One VM per worker plus the main thread's (ENVOY-FACTS: 3 with one worker).
     assert!(
-        configure_us.len() >= workers as usize + 1,
+        configure_us.len() > workers as usize,
         "{} configure lines with {workers} workers:\n{logs}",
         configure_us.len()
     );

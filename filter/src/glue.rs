@@ -550,9 +550,14 @@ impl HttpContext for Exchange {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        let Some(pending) = self.pending.clone() else {
+        let Some(pending) = &self.pending else {
             return Action::Continue;
         };
+        // Chunks before the last cost nothing but this check: the host buffers them.
+        if !end_of_stream && body_size <= pending.max_bytes as usize {
+            return Action::Pause;
+        }
+        let pending = pending.clone();
         let config = Rc::clone(&self.config);
         let Ok(mut state) = self.state.try_borrow_mut() else {
             return Action::Continue;

@@ -10,7 +10,9 @@
 
 use std::collections::HashMap;
 
-use gatehouse_filter::config::{Api, BodySpec, MediaSpec, Operation, RequestSpec, ValidationMode};
+use gatehouse_filter::config::{
+    Api, BodySpec, MediaSpec, Operation, RequestSpec, ResponseMode, ResponseSpec, ValidationMode,
+};
 use gatehouse_filter::params::{Location, ParamSpec, Scalar, Shape, Style};
 use gatehouse_filter::schema::{Compiler, Dialect, Direction, NodeId, Options, Program};
 use serde_json::Value;
@@ -127,19 +129,26 @@ impl<'a> RequestCompiler<'a> {
         let mut errors = Vec::new();
         let defaults = api.defaults.validation.clone();
         for (op, pointer) in api.operations.iter_mut().zip(pointers) {
-            let mode = op
-                .policies
-                .validation
-                .as_ref()
-                .or(defaults.as_ref())
-                .map_or(ValidationMode::Off, |v| v.mode);
-            if mode == ValidationMode::Off {
-                op.request = None;
-                continue;
+            let policy = op.policies.validation.as_ref().or(defaults.as_ref());
+            let mode = policy.map_or(ValidationMode::Off, |v| v.mode);
+            let responses = policy.map_or(ResponseMode::Off, |v| v.responses);
+            op.request = None;
+            if mode != ValidationMode::Off {
+                match self.operation(handle, op, pointer, settings) {
+                    Ok(spec) => op.request = spec,
+                    Err(mut e) => errors.append(&mut e),
+                }
             }
-            match self.operation(handle, op, pointer, settings) {
-                Ok(spec) => op.request = spec,
-                Err(mut e) => errors.append(&mut e),
+            if responses == ResponseMode::Report {
+                match self.responses(handle, pointer) {
+                    Ok(list) if list.is_empty() => {}
+                    Ok(list) => {
+                        op.request
+                            .get_or_insert_with(RequestSpec::default)
+                            .responses = list
+                    }
+                    Err(mut e) => errors.append(&mut e),
+                }
             }
         }
         errors
@@ -239,6 +248,7 @@ impl<'a> RequestCompiler<'a> {
             reject_unknown_query: settings.unknown_query_parameters
                 == UnknownQueryParameters::Reject,
             body,
+            responses: Vec::new(),
         };
         if spec == RequestSpec::default() {
             // Nothing to check: the filter pays nothing for this operation.
@@ -432,6 +442,95 @@ impl<'a> RequestCompiler<'a> {
         })
     }
 
+    /// The declared responses of the operation at `op_pointer`, for response validation
+    /// (`responses: report`): status keys as written, media types ordered like request
+    /// bodies, JSON schemas compiled in the response direction (`writeOnly` properties
+    /// must be absent).
+    fn responses(
+        &mut self,
+        handle: &DocHandle<'a>,
+        op_pointer: &str,
+    ) -> Result<Vec<ResponseSpec>, Vec<DocError>> {
+        let doc = handle.doc;
+        let at = pointer_join(op_pointer, "responses");
+        let Some(map) = doc.pointer(&at) else {
+            return Ok(Vec::new());
+        };
+        let Some(map) = map.as_object() else {
+            return Err(vec![err(at, "responses must be a mapping")]);
+        };
+        let mut errors = Vec::new();
+        let mut out = Vec::new();
+        for key in map.keys() {
+            if key.starts_with("x-") {
+                continue;
+            }
+            let key_at = pointer_join(&at, key);
+            if !gatehouse_filter::responses::status_key_valid(key) {
+                errors.push(err(
+                    &key_at,
+                    format!("{key:?} is not a status code, a range like 2XX or default"),
+                ));
+                continue;
+            }
+            let (resolved, response) = match resolve(doc, &key_at) {
+                Ok(found) => found,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            let mut content = Vec::new();
+            if let Some(media) = response.get("content").and_then(Value::as_object) {
+                let content_at = pointer_join(&resolved, "content");
+                for (raw, value) in media {
+                    let media_type = normalize_media_type(raw);
+                    let mut spec = MediaSpec {
+                        media_type: media_type.clone(),
+                        schema: None,
+                        form: Vec::new(),
+                    };
+                    if is_json(&media_type) && value.get("schema").is_some() {
+                        let schema_at = pointer_join(&pointer_join(&content_at, raw), "schema");
+                        match self.compile_in(handle, &schema_at, Direction::Response) {
+                            Ok(id) => spec.schema = Some(id),
+                            Err(e) => errors.push(e),
+                        }
+                    }
+                    let rank = u8::from(media_type.contains('*')) + u8::from(media_type == "*/*");
+                    content.push((rank, spec));
+                }
+            }
+            content.sort_by_key(|(rank, _)| *rank);
+            out.push(ResponseSpec {
+                status: key.clone(),
+                content: content.into_iter().map(|(_, m)| m).collect(),
+            });
+        }
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// [`Self::compile`] in another direction than requests'.
+    fn compile_in(
+        &mut self,
+        handle: &DocHandle<'a>,
+        pointer: &str,
+        direction: Direction,
+    ) -> Result<NodeId, DocError> {
+        if let Some((_, compiler)) = self.groups.get_mut(handle.group) {
+            compiler.set_direction(direction);
+        }
+        let result = self.compile(handle, pointer);
+        if let Some((_, compiler)) = self.groups.get_mut(handle.group) {
+            compiler.set_direction(Direction::Request);
+        }
+        result
+    }
+
     /// Compiles the schema at `pointer` (a JSON pointer into the document).
     fn compile(&mut self, handle: &DocHandle<'a>, pointer: &str) -> Result<NodeId, DocError> {
         let Some((_, compiler)) = self.groups.get_mut(handle.group) else {
@@ -487,6 +586,11 @@ pub fn shift_roots(api: &mut Api, offset: u32) {
                 if let Some(id) = &mut m.schema {
                     *id += offset;
                 }
+            }
+        }
+        for m in request.responses.iter_mut().flat_map(|r| &mut r.content) {
+            if let Some(id) = &mut m.schema {
+                *id += offset;
             }
         }
     }

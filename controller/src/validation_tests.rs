@@ -31,7 +31,10 @@ fn resource(name: &str, openapi: Value, mode: ValidationMode) -> LoadedResource 
                 openapi,
                 policies: crate::resource::ApiPolicies {
                     defaults: Policies {
-                        validation: Some(ValidationPolicy { mode }),
+                        validation: Some(ValidationPolicy {
+                            mode,
+                            ..ValidationPolicy::default()
+                        }),
                         ..Policies::default()
                     },
                     operations: Default::default(),
@@ -399,6 +402,7 @@ fn modes_off_emit_nothing_and_unknown_query_setting() {
         Policies {
             validation: Some(ValidationPolicy {
                 mode: ValidationMode::Off,
+                ..ValidationPolicy::default()
             }),
             ..Policies::default()
         },
@@ -529,4 +533,83 @@ fn thousand_operations_compile_time() {
     let filter = gatehouse_filter::compiled::CompiledConfig::from_json(&json).unwrap();
     gatehouse_filter::validation::check_config(&filter.source).unwrap();
     println!("filter configure (native): {:?}", start.elapsed());
+}
+
+#[test]
+fn responses_compile_when_reported() {
+    let doc = json!({
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {"/pets/{id}": {"get": {
+            "operationId": "getPet",
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+            "responses": {
+                "200": {"description": "ok", "content": {
+                    "*/*": {"schema": {"type": "string"}},
+                    "application/json; charset=utf-8": {"schema": {"$ref": "#/components/schemas/Pet"}}
+                }},
+                "4XX": {"$ref": "#/components/responses/Problem"},
+                "204": {"description": "empty"},
+                "x-note": "ignored"
+            }
+        }}},
+        "components": {
+            "schemas": {"Pet": {"type": "object", "required": ["id"], "properties": {
+                "id": {"type": "integer", "readOnly": true},
+                "password": {"type": "string", "writeOnly": true}}}},
+            "responses": {"Problem": {"description": "problem", "content": {
+                "application/problem+json": {"schema": {"type": "object", "required": ["title"]}}}}}
+        }
+    });
+    // Requests off, responses reported: only `responses` is emitted.
+    let mut r = resource("api", doc.clone(), ValidationMode::Off);
+    r.schema.spec.policies.defaults.validation = Some(ValidationPolicy {
+        mode: ValidationMode::Off,
+        responses: gatehouse_filter::config::ResponseMode::Report,
+    });
+    let config = compile(&[r]).unwrap();
+    let spec = request(&config, "getPet");
+    assert!(spec.parameters.is_empty() && spec.body.is_none());
+    let statuses: Vec<&str> = spec.responses.iter().map(|r| r.status.as_str()).collect();
+    assert_eq!(statuses, ["200", "204", "4XX"]);
+    let ok = &spec.responses[0];
+    let types: Vec<&str> = ok.content.iter().map(|m| m.media_type.as_str()).collect();
+    assert_eq!(types, ["application/json", "*/*"]);
+    assert!(
+        ok.content[1].schema.is_none(),
+        "only JSON types carry a schema"
+    );
+    assert!(spec.responses[1].content.is_empty());
+    let program = config.schemas.as_ref().unwrap();
+    let pet = ok.content[0].schema.unwrap();
+    let limits = Limits::default();
+    // Response direction: readOnly is fine, writeOnly must be absent.
+    assert!(schema::validate(program, pet, &json!({"id": 1}), &limits).is_empty());
+    let v = schema::validate(program, pet, &json!({"id": 1, "password": "x"}), &limits);
+    assert_eq!(v[0].keyword, "writeOnly");
+    let problem = spec.responses[2].content[0].schema.unwrap();
+    assert_eq!(
+        schema::validate(program, problem, &json!({}), &limits)[0].keyword,
+        "required"
+    );
+
+    // Not asked for: nothing about responses.
+    let config = compile(&[resource("api", doc.clone(), ValidationMode::Enforce)]).unwrap();
+    assert!(request(&config, "getPet").responses.is_empty());
+
+    // A bad status key is an error at its pointer.
+    let mut bad = doc;
+    bad["paths"]["/pets/{id}"]["get"]["responses"]["20x0"] = json!({"description": "?"});
+    let mut r = resource("api", bad, ValidationMode::Off);
+    r.schema.spec.policies.defaults.validation = Some(ValidationPolicy {
+        mode: ValidationMode::Off,
+        responses: gatehouse_filter::config::ResponseMode::Report,
+    });
+    let e = compile(&[r]).unwrap_err();
+    assert!(
+        e[0].to_string()
+            .contains("/spec/openapi/paths/~1pets~1{id}/get/responses/20x0"),
+        "{}",
+        e[0]
+    );
 }

@@ -248,6 +248,22 @@ pub struct RequestSpec {
     pub reject_unknown_query: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<BodySpec>,
+    /// Declared responses, checked when the validation policy says
+    /// `responses: report` (`docs/validation.md#responses`); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub responses: Vec<ResponseSpec>,
+}
+
+/// One declared response of an operation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResponseSpec {
+    /// `200`, a range `2XX`, or `default`: the OpenAPI `responses` key.
+    pub status: String,
+    /// Declared media types, most specific first; empty: no body is declared, the
+    /// content type and body are not checked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub content: Vec<MediaSpec>,
 }
 
 /// The request body of an operation.
@@ -353,6 +369,28 @@ pub struct AuthRequirement {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ValidationPolicy {
     pub mode: ValidationMode,
+    /// Responses are checked against the document and violations logged and counted
+    /// (`report`), never blocked or changed; `off` (the default) does not look at them.
+    #[serde(default, skip_serializing_if = "ResponseMode::is_off")]
+    pub responses: ResponseMode,
+}
+
+/// What happens to a response that differs from the document.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ResponseMode {
+    /// Not looked at.
+    #[default]
+    Off,
+    /// Checked; violations logged and counted, the response untouched.
+    Report,
+}
+
+impl ResponseMode {
+    #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+    fn is_off(&self) -> bool {
+        *self == ResponseMode::Off
+    }
 }
 
 /// What happens to a request that violates its schema.

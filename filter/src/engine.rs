@@ -25,6 +25,8 @@ pub struct VmState {
     pub ids: RequestIds,
     /// `gatehouse_validation_total` counter ids by (api, operation, violation).
     validation_counters: HashMap<(usize, usize, bool), Option<u32>>,
+    /// `gatehouse_response_validation_total` counter ids.
+    pub responses: crate::responses::Counters,
 }
 
 impl VmState {
@@ -34,6 +36,7 @@ impl VmState {
             metrics: Metrics::default(),
             ids: RequestIds::new(seed),
             validation_counters: HashMap::new(),
+            responses: crate::responses::Counters::default(),
         }
     }
 }

@@ -14,6 +14,9 @@ use proxy_wasm::types::{
     Action, BufferType, ContextType, LogLevel as PwLevel, MapType, MetricType, Status,
 };
 
+#[path = "glue_responses.rs"]
+mod glue_responses;
+
 use crate::auth::{AuthDecision, AuthSettings, AuthState};
 use crate::compiled::CompiledConfig;
 use crate::engine::{self, Decision, PendingBody, RequestHead, Validation, VmState};
@@ -283,6 +286,7 @@ impl Context for Root {
 
 impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
+        let started = WasmHost.now_nanos();
         let bytes = match hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => Vec::new(),
@@ -304,8 +308,10 @@ impl RootContext for Root {
                 WasmHost.log(
                     LogLevel::Info,
                     &format!(
-                        "configuration accepted: {} APIs, {operations} operations",
-                        config.router.apis.len()
+                        "configuration accepted: {} APIs, {operations} operations, {} bytes, parsed and checked in {} µs",
+                        config.router.apis.len(),
+                        bytes.len(),
+                        WasmHost.now_nanos().saturating_sub(started) / 1000
                     ),
                 );
                 let settings = AuthSettings {
@@ -358,6 +364,7 @@ impl RootContext for Root {
             pending: None,
             oidc: None,
             cache: crate::cache::wasm::ExchangeCache::default(),
+            responses: crate::responses::Exchange::default(),
         }))
     }
 
@@ -377,6 +384,8 @@ struct Exchange {
     oidc: Option<crate::oidc::ExchangeState>,
     /// Response cache and idempotency state of this exchange.
     cache: crate::cache::wasm::ExchangeCache,
+    /// Response validation (report mode), `glue_responses.rs`.
+    responses: crate::responses::Exchange,
 }
 
 impl Exchange {
@@ -395,6 +404,7 @@ impl Exchange {
             Validation::Reply(reply) => {
                 self.pending = None;
                 crate::cache::wasm::on_local_reply(&mut self.cache, &WasmHost);
+                self.responses.forget();
                 send(&reply);
                 Action::Pause
             }
@@ -570,6 +580,8 @@ impl HttpContext for Exchange {
                 ) {
                     return action;
                 }
+                self.responses
+                    .watch(&self.config, forward.matched.as_ref(), &forward.request_id);
                 // Operations without a request spec (or with validation off) cost nothing
                 // more: no header map copy, no body buffering.
                 let validated = forward
@@ -617,9 +629,14 @@ impl HttpContext for Exchange {
         {
             return action;
         }
-        let Some(pending) = self.pending.clone() else {
+        let Some(pending) = &self.pending else {
             return Action::Continue;
         };
+        // Chunks before the last cost nothing but this check: the host buffers them.
+        if !end_of_stream && body_size <= pending.max_bytes as usize {
+            return Action::Pause;
+        }
+        let pending = pending.clone();
         let config = Rc::clone(&self.config);
         let Ok(mut state) = self.state.try_borrow_mut() else {
             return Action::Continue;
@@ -645,6 +662,9 @@ impl HttpContext for Exchange {
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         // Cookies of a refreshed session first: a response that sets them is never stored.
         self.oidc_response_headers();
+        if self.responses.watching() {
+            glue_responses::on_headers(self, end_of_stream);
+        }
         crate::cache::wasm::on_response_headers(
             &mut self.cache,
             &self.config,
@@ -654,6 +674,9 @@ impl HttpContext for Exchange {
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if self.responses.wants_body() {
+            glue_responses::on_body(self, body_size, end_of_stream);
+        }
         crate::cache::wasm::on_response_body(&mut self.cache, &WasmHost, body_size, end_of_stream)
     }
 

@@ -20,6 +20,7 @@ pub mod params;
 pub mod percent;
 pub mod problem;
 pub mod request_id;
+pub mod responses;
 pub mod router;
 pub mod schema;
 pub mod validation;

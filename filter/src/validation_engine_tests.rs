@@ -44,7 +44,10 @@ fn param(name: &str, location: Location, scalar: Scalar, schema: u32) -> ParamSp
 
 fn policy(mode: ValidationMode) -> Policies {
     Policies {
-        validation: Some(ValidationPolicy { mode }),
+        validation: Some(ValidationPolicy {
+            mode,
+            ..ValidationPolicy::default()
+        }),
         ..Policies::default()
     }
 }
@@ -111,6 +114,7 @@ fn config() -> &'static CompiledConfig {
             ],
             reject_unknown_query: true,
             body: None,
+            responses: Vec::new(),
         };
         let mut required_limit = list.clone();
         required_limit.parameters[0].required = true;

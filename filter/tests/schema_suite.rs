@@ -8,7 +8,8 @@
 //!
 //! Every failing test must be listed in `tests/data/json-schema-suite-ignore.txt` with a
 //! reason, and every listed test must still fail: the test fails otherwise. Each program is
-//! also serialized, deserialized and run again, and must give the same violations.
+//! also serialized, deserialized and run again, and must give the same violations, and
+//! every instance is also validated from its bytes (the request path, `Doc::parse`).
 //!
 //! `cargo test -p gatehouse-filter --test schema_suite -- --nocapture` prints the pass
 //! rates per file.
@@ -23,7 +24,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use gatehouse_filter::schema::{is_valid, validate, Compiler, Dialect, Limits, Options, Program};
+use gatehouse_filter::schema::{
+    is_valid, validate, validate_doc, Compiler, Dialect, Doc, Limits, Options, Program,
+};
 use serde_json::Value;
 
 /// Formats asserted by the validator whose optional suite files are run.
@@ -208,6 +211,15 @@ fn schema_json_schema_test_suite() {
                             let violations = validate(program, *root, &test["data"], &limits);
                             let again = validate(back, *root, &test["data"], &limits);
                             assert_eq!(violations, again, "{key}: round trip changed the result");
+                            // The request path: the same instance as bytes, on the tape.
+                            let bytes = serde_json::to_vec(&test["data"]).unwrap();
+                            let doc = Doc::parse(&bytes)
+                                .unwrap_or_else(|_| panic!("{key}: tape parser refused the data"));
+                            assert_eq!(
+                                validate_doc(program, *root, &doc, &limits),
+                                violations,
+                                "{key}: bytes and value disagree"
+                            );
                             assert_eq!(
                                 violations.is_empty(),
                                 is_valid(program, *root, &test["data"], &limits),

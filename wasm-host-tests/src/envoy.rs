@@ -34,7 +34,7 @@ pub const WASM_TYPE_URL: &str = "type.googleapis.com/envoy.extensions.filters.ht
 /// (`api=.=default/petstore;.;operation=.=getPet;.;gatehouse_requests_total`).
 /// Each becomes a `stats_tags` extractor, so Prometheus sees
 /// `gatehouse_requests_total{api="default/petstore",operation="getPet"}`.
-pub const GATEHOUSE_METRIC_TAGS: &[&str] = &["api", "operation", "result"];
+pub const GATEHOUSE_METRIC_TAGS: &[&str] = &["api", "operation", "result", "status"];
 
 /// How long [`EnvoyBuilder::start`] waits for `/ready` by default.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(20);

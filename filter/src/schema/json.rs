@@ -4,7 +4,9 @@
 
 use std::cmp::Ordering;
 
-use serde_json::{Map, Number, Value};
+use serde_json::{Number, Value};
+
+use super::doc::{Inst, Kind};
 
 /// The number as an exact integer, when it is one that fits.
 fn as_i128(n: &Number) -> Option<i128> {
@@ -96,6 +98,7 @@ pub(crate) fn is_multiple_of(value: &Number, divisor: &Number) -> bool {
     (q - r).abs() <= q.abs() * f64::EPSILON * 4.0
 }
 
+#[cfg(test)]
 fn type_rank(v: &Value) -> u8 {
     match v {
         Value::Null => 0,
@@ -107,6 +110,7 @@ fn type_rank(v: &Value) -> u8 {
     }
 }
 
+#[cfg(test)]
 /// JSON equality: numbers compare by value, objects regardless of key order.
 pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
@@ -126,6 +130,7 @@ pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
+#[cfg(test)]
 /// A total order consistent with [`json_eq`] (used to find duplicates by sorting).
 pub(crate) fn json_cmp(a: &Value, b: &Value) -> Ordering {
     match (a, b) {
@@ -146,7 +151,8 @@ pub(crate) fn json_cmp(a: &Value, b: &Value) -> Ordering {
     }
 }
 
-fn obj_cmp(x: &Map<String, Value>, y: &Map<String, Value>) -> Ordering {
+#[cfg(test)]
+fn obj_cmp(x: &serde_json::Map<String, Value>, y: &serde_json::Map<String, Value>) -> Ordering {
     let o = x.len().cmp(&y.len());
     if o != Ordering::Equal {
         return o;
@@ -171,6 +177,137 @@ fn obj_cmp(x: &Map<String, Value>, y: &Map<String, Value>) -> Ordering {
         }
     }
     Ordering::Equal
+}
+
+fn kind_rank(k: &Kind<'_>) -> u8 {
+    match k {
+        Kind::Null => 0,
+        Kind::Bool(_) => 1,
+        Kind::Num(_) => 2,
+        Kind::Str(_) => 3,
+        Kind::Arr(_) => 4,
+        Kind::Obj(_) => 5,
+    }
+}
+
+/// [`json_eq`] between a schema value (`enum`, `const`) and an instance.
+pub(crate) fn value_eq(a: &Value, b: Inst<'_>) -> bool {
+    match (a, b.kind()) {
+        (Value::Null, Kind::Null) => true,
+        (Value::Bool(x), Kind::Bool(y)) => *x == y,
+        (Value::Number(x), Kind::Num(y)) => num_cmp(x, y) == Some(Ordering::Equal),
+        (Value::String(x), Kind::Str(y)) => x == y,
+        (Value::Array(x), Kind::Arr(n)) => {
+            x.len() == n as usize
+                && b.items().is_some_and(|mut items| {
+                    x.iter().zip(items.by_ref()).all(|(p, q)| value_eq(p, q))
+                })
+        }
+        (Value::Object(x), Kind::Obj(n)) => {
+            x.len() == n as usize
+                && b.members().is_some_and(|mut members| {
+                    members.all(|(k, v)| {
+                        k.as_str()
+                            .and_then(|k| x.get(k))
+                            .is_some_and(|w| value_eq(w, v))
+                    })
+                })
+        }
+        _ => false,
+    }
+}
+
+/// [`json_eq`] between two instances.
+pub(crate) fn inst_eq(a: Inst<'_>, b: Inst<'_>) -> bool {
+    match (a.kind(), b.kind()) {
+        (Kind::Null, Kind::Null) => true,
+        (Kind::Bool(x), Kind::Bool(y)) => x == y,
+        (Kind::Num(x), Kind::Num(y)) => num_cmp(x, y) == Some(Ordering::Equal),
+        (Kind::Str(x), Kind::Str(y)) => x == y,
+        (Kind::Arr(n), Kind::Arr(m)) => {
+            n == m
+                && match (a.items(), b.items()) {
+                    (Some(x), Some(y)) => x.zip(y).all(|(p, q)| inst_eq(p, q)),
+                    _ => false,
+                }
+        }
+        (Kind::Obj(n), Kind::Obj(m)) => {
+            n == m
+                && a.members().is_some_and(|mut members| {
+                    members.all(|(k, v)| {
+                        k.as_str()
+                            .and_then(|k| b.get(k))
+                            .is_some_and(|w| inst_eq(v, w))
+                    })
+                })
+        }
+        _ => false,
+    }
+}
+
+/// [`json_cmp`] between two instances.
+pub(crate) fn inst_cmp(a: Inst<'_>, b: Inst<'_>) -> Ordering {
+    match (a.kind(), b.kind()) {
+        (Kind::Bool(x), Kind::Bool(y)) => x.cmp(&y),
+        (Kind::Num(x), Kind::Num(y)) => num_cmp(x, y).unwrap_or(Ordering::Equal),
+        (Kind::Str(x), Kind::Str(y)) => x.cmp(y),
+        (Kind::Arr(n), Kind::Arr(m)) => {
+            if let (Some(x), Some(y)) = (a.items(), b.items()) {
+                for (p, q) in x.zip(y) {
+                    let o = inst_cmp(p, q);
+                    if o != Ordering::Equal {
+                        return o;
+                    }
+                }
+            }
+            n.cmp(&m)
+        }
+        (Kind::Obj(n), Kind::Obj(m)) => {
+            let o = n.cmp(&m);
+            if o != Ordering::Equal {
+                return o;
+            }
+            // By sorted keys, so the order does not depend on the members' order.
+            fn sorted(i: Inst<'_>) -> Vec<&str> {
+                let mut keys: Vec<&str> = i
+                    .members()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(k, _)| k.as_str())
+                    .collect();
+                keys.sort_unstable();
+                keys
+            }
+            let (xk, yk) = (sorted(a), sorted(b));
+            let o = xk.cmp(&yk);
+            if o != Ordering::Equal {
+                return o;
+            }
+            for k in xk {
+                if let (Some(p), Some(q)) = (a.get(k), b.get(k)) {
+                    let o = inst_cmp(p, q);
+                    if o != Ordering::Equal {
+                        return o;
+                    }
+                }
+            }
+            Ordering::Equal
+        }
+        (x, y) => kind_rank(&x).cmp(&kind_rank(&y)),
+    }
+}
+
+/// [`type_name`] of an instance.
+pub(crate) fn inst_type_name(v: Inst<'_>) -> &'static str {
+    match v.kind() {
+        Kind::Null => "null",
+        Kind::Bool(_) => "boolean",
+        Kind::Num(n) if is_integer(n) => "integer",
+        Kind::Num(_) => "number",
+        Kind::Str(_) => "string",
+        Kind::Arr(_) => "array",
+        Kind::Obj(_) => "object",
+    }
 }
 
 /// Longest excerpt of an instance string a message may carry.
@@ -206,6 +343,7 @@ pub(crate) fn value_excerpt(v: &Value) -> String {
     }
 }
 
+#[cfg(test)]
 /// The JSON type name of a value, `integer` for integral numbers.
 pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {

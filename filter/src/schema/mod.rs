@@ -16,20 +16,26 @@
 
 mod anchored;
 mod compile;
+#[cfg(test)]
+mod differential_tests;
+mod doc;
 mod ecma;
 mod format;
 mod json;
 mod program;
 mod uri;
 mod validate;
+#[cfg(test)]
+mod validate_value;
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 pub use compile::{compile, Compiler, DEFAULT_BASE_URI};
+pub use doc::{Doc, NotParsed};
 pub use program::{NodeId, Program};
-pub use validate::{is_valid, validate};
+pub use validate::{is_valid, validate, validate_doc};
 
 /// The JSON Schema dialect a document is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

@@ -1,4 +1,4 @@
-//! The validator: walks a [`Program`] over a `serde_json::Value`.
+//! The validator: walks a [`Program`] over a parsed JSON [`Doc`].
 //!
 //! Bounded: evaluation depth, steps (nodes evaluated) and violations are capped by
 //! [`Limits`]; hitting a depth or step limit records a `limit` violation and fails the
@@ -6,10 +6,13 @@
 //! valid and the schema uses neither `unevaluated*`, `$dynamicRef`, `propertyNames` nor
 //! `uniqueItems` on arrays above 16 items, nothing is allocated.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use super::doc::{Doc, Inst, Kind};
 
 use super::json::{
-    excerpt, is_integer, is_multiple_of, json_cmp, json_eq, num_cmp, type_name, value_excerpt,
+    excerpt, inst_cmp, inst_eq, inst_type_name, is_integer, is_multiple_of, num_cmp, value_eq,
+    value_excerpt,
 };
 use super::program::{types, Discriminator, Kw, Node, NodeId, Program};
 use super::{Limits, Violation};
@@ -23,8 +26,19 @@ pub fn validate(
     instance: &Value,
     limits: &Limits,
 ) -> Vec<Violation> {
+    validate_doc(program, root, &Doc::from_value(instance), limits)
+}
+
+/// [`validate`] over a parsed document (a request body parsed with [`Doc::parse`]).
+#[must_use]
+pub fn validate_doc(
+    program: &Program,
+    root: NodeId,
+    doc: &Doc<'_>,
+    limits: &Limits,
+) -> Vec<Violation> {
     let mut v = Validator::new(program, limits);
-    v.eval(root, instance, &Path::ROOT, None);
+    v.eval(root, doc.root(), &Path::ROOT, None);
     v.errors
 }
 
@@ -32,9 +46,10 @@ pub fn validate(
 /// and builds no message.
 #[must_use]
 pub fn is_valid(program: &Program, root: NodeId, instance: &Value, limits: &Limits) -> bool {
+    let doc = Doc::from_value(instance);
     let mut v = Validator::new(program, limits);
     v.quiet = 1;
-    v.eval(root, instance, &Path::ROOT, None) && !v.stopped
+    v.eval(root, doc.root(), &Path::ROOT, None) && !v.stopped
 }
 
 /// A location in the instance, as a linked list on the stack.
@@ -122,15 +137,15 @@ struct Ann {
 }
 
 impl Ann {
-    fn for_instance(v: &Value) -> Option<Ann> {
-        match v {
-            Value::Object(o) => Some(Ann {
-                props: vec![false; o.len()],
+    fn for_instance(v: Inst<'_>) -> Option<Ann> {
+        match v.kind() {
+            Kind::Obj(n) => Some(Ann {
+                props: vec![false; n as usize],
                 items: Vec::new(),
             }),
-            Value::Array(a) => Some(Ann {
+            Kind::Arr(n) => Some(Ann {
                 props: Vec::new(),
-                items: vec![false; a.len()],
+                items: vec![false; n as usize],
             }),
             _ => None,
         }
@@ -189,16 +204,14 @@ fn type_names(mask: u8) -> String {
     }
 }
 
-fn type_matches(mask: u8, v: &Value) -> bool {
-    match v {
-        Value::Null => mask & types::NULL != 0,
-        Value::Bool(_) => mask & types::BOOLEAN != 0,
-        Value::Object(_) => mask & types::OBJECT != 0,
-        Value::Array(_) => mask & types::ARRAY != 0,
-        Value::String(_) => mask & types::STRING != 0,
-        Value::Number(n) => {
-            mask & types::NUMBER != 0 || (mask & types::INTEGER != 0 && is_integer(n))
-        }
+fn type_matches(mask: u8, v: Inst<'_>) -> bool {
+    match v.kind() {
+        Kind::Null => mask & types::NULL != 0,
+        Kind::Bool(_) => mask & types::BOOLEAN != 0,
+        Kind::Obj(_) => mask & types::OBJECT != 0,
+        Kind::Arr(_) => mask & types::ARRAY != 0,
+        Kind::Str(_) => mask & types::STRING != 0,
+        Kind::Num(n) => mask & types::NUMBER != 0 || (mask & types::INTEGER != 0 && is_integer(n)),
     }
 }
 
@@ -271,7 +284,7 @@ impl<'p> Validator<'p> {
 
     /// Evaluates node `id` against `inst`. When `out` is given and the instance is
     /// valid, the properties/items this evaluation covered are added to it.
-    fn eval(&mut self, id: NodeId, inst: &Value, path: &Path<'_>, out: Option<&mut Ann>) -> bool {
+    fn eval(&mut self, id: NodeId, inst: Inst<'_>, path: &Path<'_>, out: Option<&mut Ann>) -> bool {
         if self.stopped {
             return false;
         }
@@ -323,7 +336,7 @@ impl<'p> Validator<'p> {
     fn eval_keywords(
         &mut self,
         node: &'p Node,
-        inst: &Value,
+        inst: Inst<'_>,
         path: &Path<'_>,
         mut ann: Option<&mut Ann>,
     ) -> bool {
@@ -347,7 +360,13 @@ impl<'p> Validator<'p> {
 
     /// Evaluates a child instance; a `false` child schema is reported under the keyword
     /// that applied it (`additionalProperties: false` → "property is not allowed").
-    fn child(&mut self, id: NodeId, inst: &Value, path: &Path<'_>, keyword: &'static str) -> bool {
+    fn child(
+        &mut self,
+        id: NodeId,
+        inst: Inst<'_>,
+        path: &Path<'_>,
+        keyword: &'static str,
+    ) -> bool {
         if self.is_false_node(id) {
             self.fail(path, keyword, || false_message(keyword).to_owned());
             return false;
@@ -359,7 +378,7 @@ impl<'p> Validator<'p> {
     fn quietly(
         &mut self,
         id: NodeId,
-        inst: &Value,
+        inst: Inst<'_>,
         path: &Path<'_>,
         out: Option<&mut Ann>,
     ) -> bool {
@@ -373,7 +392,7 @@ impl<'p> Validator<'p> {
     fn keyword(
         &mut self,
         kw: &'p Kw,
-        inst: &Value,
+        inst: Inst<'_>,
         path: &Path<'_>,
         ann: Option<&mut Ann>,
     ) -> bool {
@@ -388,12 +407,16 @@ impl<'p> Validator<'p> {
                     return true;
                 }
                 self.fail(path, "type", || {
-                    format!("expected {}, found {}", type_names(*mask), type_name(inst))
+                    format!(
+                        "expected {}, found {}",
+                        type_names(*mask),
+                        inst_type_name(inst)
+                    )
                 });
                 false
             }
             Kw::Enum(values) => {
-                if values.iter().any(|v| json_eq(v, inst)) {
+                if values.iter().any(|v| value_eq(v, inst)) {
                     return true;
                 }
                 self.fail(path, "enum", || {
@@ -404,7 +427,7 @@ impl<'p> Validator<'p> {
                 false
             }
             Kw::Const(c) => {
-                if json_eq(c, inst) {
+                if value_eq(c, inst) {
                     return true;
                 }
                 self.fail(path, "const", || {
@@ -419,25 +442,26 @@ impl<'p> Validator<'p> {
             | Kw::ExclusiveMaximum(_) => self.number(kw, inst, path),
             Kw::MinLength(_) | Kw::MaxLength(_) | Kw::Pattern(_) => self.string(kw, inst, path),
             Kw::Format(format) => {
-                let ok = match inst {
-                    Value::String(s) => format.check_str(s),
-                    Value::Number(n) => format.check_number(n),
+                let ok = match inst.kind() {
+                    Kind::Str(s) => format.check_str(s),
+                    Kind::Num(n) => format.check_number(n),
                     _ => true,
                 };
                 if !ok {
-                    self.fail(path, "format", || match inst {
-                        Value::Number(_) => format!("number is not a valid {}", format.name()),
+                    self.fail(path, "format", || match inst.kind() {
+                        Kind::Num(_) => format!("number is not a valid {}", format.name()),
                         _ => format!("string is not a valid {}", format.name()),
                     });
                 }
                 ok
             }
             Kw::Items(items) => {
-                let Value::Array(list) = inst else {
+                let Some(list) = inst.items() else {
                     return true;
                 };
+                let len = list.len();
                 let mut ok = true;
-                for (i, item) in list.iter().enumerate() {
+                for (i, item) in list.enumerate() {
                     let (id, keyword) = match items.prefix.get(i) {
                         Some(&id) => (id, "prefixItems"),
                         None => match items.rest {
@@ -455,9 +479,9 @@ impl<'p> Validator<'p> {
                 }
                 if let Some(ann) = ann {
                     let covered = if items.rest.is_some() {
-                        list.len()
+                        len
                     } else {
-                        items.prefix.len().min(list.len())
+                        items.prefix.len().min(len)
                     };
                     for i in 0..covered {
                         mark(&mut ann.items, i);
@@ -466,12 +490,12 @@ impl<'p> Validator<'p> {
                 ok
             }
             Kw::Contains(c) => {
-                let Value::Array(list) = inst else {
+                let Some(list) = inst.items() else {
                     return true;
                 };
                 let mut count = 0u64;
                 let mut ann = ann;
-                for (i, item) in list.iter().enumerate() {
+                for (i, item) in list.enumerate() {
                     let p = path.index(i);
                     if self.quietly(c.schema, item, &p, None) {
                         count += 1;
@@ -514,43 +538,61 @@ impl<'p> Validator<'p> {
                 true
             }
             Kw::MinItems(n) => {
-                let Value::Array(list) = inst else {
+                let Kind::Arr(len) = inst.kind() else {
                     return true;
                 };
-                if list.len() as u64 >= *n {
+                if u64::from(len) >= *n {
                     return true;
                 }
                 self.fail(path, "minItems", || {
-                    format!("array has {} items, fewer than {n}", list.len())
+                    format!("array has {len} items, fewer than {n}")
                 });
                 false
             }
             Kw::MaxItems(n) => {
-                let Value::Array(list) = inst else {
+                let Kind::Arr(len) = inst.kind() else {
                     return true;
                 };
-                if list.len() as u64 <= *n {
+                if u64::from(len) <= *n {
                     return true;
                 }
                 self.fail(path, "maxItems", || {
-                    format!("array has {} items, more than {n}", list.len())
+                    format!("array has {len} items, more than {n}")
                 });
                 false
             }
             Kw::UniqueItems => self.unique(inst, path),
             Kw::Properties(_) => {
-                let Value::Object(obj) = inst else {
+                if !matches!(inst.kind(), Kind::Obj(_)) {
                     return true;
-                };
-                self.properties(kw, obj, path, ann)
+                }
+                self.properties(kw, inst, path, ann)
             }
             Kw::Required(names) => {
-                let Value::Object(obj) = inst else {
+                let Some(members) = inst.members() else {
                     return true;
                 };
+                // One pass over the members marks the names present (most lists are
+                // short); longer lists look each name up.
+                let mut present: u64 = 0;
+                if names.len() <= 64 {
+                    for (key, _) in members {
+                        let key = key.as_str().unwrap_or_default();
+                        for (i, name) in names.iter().enumerate() {
+                            if name == key {
+                                present |= 1 << i;
+                            }
+                        }
+                    }
+                }
                 let mut ok = true;
-                for name in names {
-                    if !obj.contains_key(name) {
+                for (i, name) in names.iter().enumerate() {
+                    let found = if i < 64 && names.len() <= 64 {
+                        present & (1 << i) != 0
+                    } else {
+                        inst.has(name)
+                    };
+                    if !found {
                         ok = false;
                         self.fail(path, "required", || {
                             format!("missing required property {}", excerpt(name))
@@ -563,16 +605,16 @@ impl<'p> Validator<'p> {
                 ok
             }
             Kw::DependentRequired(deps) => {
-                let Value::Object(obj) = inst else {
+                if !matches!(inst.kind(), Kind::Obj(_)) {
                     return true;
-                };
+                }
                 let mut ok = true;
                 for (name, needed) in deps {
-                    if !obj.contains_key(name) {
+                    if !inst.has(name) {
                         continue;
                     }
                     for other in needed {
-                        if !obj.contains_key(other) {
+                        if !inst.has(other) {
                             ok = false;
                             self.fail(path, "dependentRequired", || {
                                 format!(
@@ -590,13 +632,13 @@ impl<'p> Validator<'p> {
                 ok
             }
             Kw::DependentSchemas(deps) => {
-                let Value::Object(obj) = inst else {
+                if !matches!(inst.kind(), Kind::Obj(_)) {
                     return true;
-                };
+                }
                 let mut ok = true;
                 let mut ann = ann;
                 for (name, id) in deps {
-                    if obj.contains_key(name) && !self.eval(*id, inst, path, ann.as_deref_mut()) {
+                    if inst.has(name) && !self.eval(*id, inst, path, ann.as_deref_mut()) {
                         ok = false;
                         if self.quiet > 0 || self.stopped {
                             return false;
@@ -606,16 +648,18 @@ impl<'p> Validator<'p> {
                 ok
             }
             Kw::PropertyNames(id) => {
-                let Value::Object(obj) = inst else {
+                let Some(members) = inst.members() else {
                     return true;
                 };
                 let mut ok = true;
-                for key in obj.keys() {
-                    let name = Value::String(key.clone());
-                    if !self.quietly(*id, &name, path, None) {
+                for (name, _) in members {
+                    if !self.quietly(*id, name, path, None) {
                         ok = false;
                         self.fail(path, "propertyNames", || {
-                            format!("property name {} is not allowed", excerpt(key))
+                            format!(
+                                "property name {} is not allowed",
+                                excerpt(name.as_str().unwrap_or_default())
+                            )
                         });
                         if self.quiet > 0 || self.stopped {
                             return false;
@@ -625,26 +669,26 @@ impl<'p> Validator<'p> {
                 ok
             }
             Kw::MinProperties(n) => {
-                let Value::Object(obj) = inst else {
+                let Kind::Obj(len) = inst.kind() else {
                     return true;
                 };
-                if obj.len() as u64 >= *n {
+                if u64::from(len) >= *n {
                     return true;
                 }
                 self.fail(path, "minProperties", || {
-                    format!("object has {} properties, fewer than {n}", obj.len())
+                    format!("object has {len} properties, fewer than {n}")
                 });
                 false
             }
             Kw::MaxProperties(n) => {
-                let Value::Object(obj) = inst else {
+                let Kind::Obj(len) = inst.kind() else {
                     return true;
                 };
-                if obj.len() as u64 <= *n {
+                if u64::from(len) <= *n {
                     return true;
                 }
                 self.fail(path, "maxProperties", || {
-                    format!("object has {} properties, more than {n}", obj.len())
+                    format!("object has {len} properties, more than {n}")
                 });
                 false
             }
@@ -706,11 +750,11 @@ impl<'p> Validator<'p> {
                 false
             }
             Kw::UnevaluatedItems(id) => {
-                let (Value::Array(list), Some(ann)) = (inst, ann) else {
+                let (Some(list), Some(ann)) = (inst.items(), ann) else {
                     return true;
                 };
                 let mut ok = true;
-                for (i, item) in list.iter().enumerate() {
+                for (i, item) in list.enumerate() {
                     if ann.items.get(i).copied().unwrap_or(true) {
                         continue;
                     }
@@ -726,15 +770,15 @@ impl<'p> Validator<'p> {
                 ok
             }
             Kw::UnevaluatedProperties(id) => {
-                let (Value::Object(obj), Some(ann)) = (inst, ann) else {
+                let (Some(members), Some(ann)) = (inst.members(), ann) else {
                     return true;
                 };
                 let mut ok = true;
-                for (i, (key, value)) in obj.iter().enumerate() {
+                for (i, (key, value)) in members.enumerate() {
                     if ann.props.get(i).copied().unwrap_or(true) {
                         continue;
                     }
-                    let p = path.key(key);
+                    let p = path.key(key.as_str().unwrap_or_default());
                     if !self.child(*id, value, &p, "unevaluatedProperties") {
                         ok = false;
                         if self.quiet > 0 || self.stopped {
@@ -748,9 +792,9 @@ impl<'p> Validator<'p> {
         }
     }
 
-    fn number(&mut self, kw: &Kw, inst: &Value, path: &Path<'_>) -> bool {
+    fn number(&mut self, kw: &Kw, inst: Inst<'_>, path: &Path<'_>) -> bool {
         use std::cmp::Ordering::{Equal, Greater, Less};
-        let Value::Number(n) = inst else {
+        let Some(n) = inst.as_number() else {
             return true;
         };
         let (ok, keyword, relation, bound) = match kw {
@@ -793,8 +837,8 @@ impl<'p> Validator<'p> {
         ok
     }
 
-    fn string(&mut self, kw: &Kw, inst: &Value, path: &Path<'_>) -> bool {
-        let Value::String(s) = inst else {
+    fn string(&mut self, kw: &Kw, inst: Inst<'_>, path: &Path<'_>) -> bool {
+        let Some(s) = inst.as_str() else {
             return true;
         };
         match kw {
@@ -830,8 +874,8 @@ impl<'p> Validator<'p> {
         }
     }
 
-    fn unique(&mut self, inst: &Value, path: &Path<'_>) -> bool {
-        let Value::Array(list) = inst else {
+    fn unique(&mut self, inst: Inst<'_>, path: &Path<'_>) -> bool {
+        let Some(list) = inst.items() else {
             return true;
         };
         let n = list.len();
@@ -846,9 +890,9 @@ impl<'p> Validator<'p> {
         }
         let duplicate = if n <= 16 {
             let mut found = None;
-            'outer: for (i, a) in list.iter().enumerate() {
-                for (j, b) in list.iter().enumerate().skip(i + 1) {
-                    if json_eq(a, b) {
+            'outer: for (i, a) in list.clone().enumerate() {
+                for (j, b) in list.clone().enumerate().skip(i + 1) {
+                    if inst_eq(a, b) {
                         found = Some((i, j));
                         break 'outer;
                     }
@@ -856,14 +900,15 @@ impl<'p> Validator<'p> {
             }
             found
         } else {
+            let list: Vec<Inst<'_>> = list.collect();
             let mut order: Vec<usize> = (0..n).collect();
             order.sort_by(|&a, &b| match (list.get(a), list.get(b)) {
-                (Some(x), Some(y)) => json_cmp(x, y),
+                (Some(x), Some(y)) => inst_cmp(*x, *y),
                 _ => std::cmp::Ordering::Equal,
             });
             order.windows(2).find_map(|w| match w {
                 [a, b] => match (list.get(*a), list.get(*b)) {
-                    (Some(x), Some(y)) if json_eq(x, y) => Some(((*a).min(*b), (*a).max(*b))),
+                    (Some(x), Some(y)) if inst_eq(*x, *y) => Some(((*a).min(*b), (*a).max(*b))),
                     _ => None,
                 },
                 _ => None,
@@ -883,24 +928,25 @@ impl<'p> Validator<'p> {
     fn properties(
         &mut self,
         kw: &'p Kw,
-        obj: &Map<String, Value>,
+        obj: Inst<'_>,
         path: &Path<'_>,
         mut ann: Option<&mut Ann>,
     ) -> bool {
-        let Kw::Properties(props) = kw else {
+        let (Kw::Properties(props), Some(members)) = (kw, obj.members()) else {
             return true;
         };
         let mut ok = true;
-        // serde_json's map iterates in key order, like `named` is sorted: walk both
-        // together. Should keys come unsorted (serde_json's `preserve_order`), fall back
-        // to binary search from there on.
+        // While keys come in sorted order (as `serde_json` maps iterate, and as many
+        // clients write them), walk them together with the sorted `named`; from the
+        // first key out of order on, binary search.
         let mut cursor = 0;
         let mut previous: Option<&str> = None;
         let mut sorted = true;
-        for (i, (key, value)) in obj.iter().enumerate() {
+        for (i, (key, value)) in members.enumerate() {
+            let key = key.as_str().unwrap_or_default();
             let mut matched = false;
             let p = path.key(key);
-            if sorted && previous.is_some_and(|prev| prev > key.as_str()) {
+            if sorted && previous.is_some_and(|prev| prev > key) {
                 sorted = false;
             }
             previous = Some(key);
@@ -908,7 +954,7 @@ impl<'p> Validator<'p> {
                 while props
                     .named
                     .get(cursor)
-                    .is_some_and(|(name, _)| name.as_str() < key.as_str())
+                    .is_some_and(|(name, _)| name.as_str() < key)
                 {
                     cursor += 1;
                 }
@@ -960,7 +1006,7 @@ impl<'p> Validator<'p> {
         &mut self,
         keyword: &'static str,
         list: &[NodeId],
-        inst: &Value,
+        inst: Inst<'_>,
         path: &Path<'_>,
     ) {
         if self.quiet > 0 || self.stopped {
@@ -981,7 +1027,7 @@ impl<'p> Validator<'p> {
     }
 
     /// Whether node `id` (following plain `$ref`s) can accept the instance's JSON type.
-    fn accepts_type(&self, mut id: NodeId, inst: &Value) -> bool {
+    fn accepts_type(&self, mut id: NodeId, inst: Inst<'_>) -> bool {
         for _ in 0..8 {
             let Some(node) = self.node(id) else {
                 return false;
@@ -1007,7 +1053,7 @@ impl<'p> Validator<'p> {
     fn any_of(
         &mut self,
         list: &[NodeId],
-        inst: &Value,
+        inst: Inst<'_>,
         path: &Path<'_>,
         mut ann: Option<&mut Ann>,
     ) -> bool {
@@ -1032,7 +1078,7 @@ impl<'p> Validator<'p> {
     fn one_of(
         &mut self,
         list: &[NodeId],
-        inst: &Value,
+        inst: Inst<'_>,
         path: &Path<'_>,
         mut ann: Option<&mut Ann>,
     ) -> bool {
@@ -1061,18 +1107,18 @@ impl<'p> Validator<'p> {
     fn discriminator(
         &mut self,
         d: &'p Discriminator,
-        inst: &Value,
+        inst: Inst<'_>,
         path: &Path<'_>,
         ann: Option<&mut Ann>,
     ) -> bool {
-        let Value::Object(obj) = inst else {
+        if !matches!(inst.kind(), Kind::Obj(_)) {
             return if d.one_of {
                 self.one_of(&d.branches, inst, path, ann)
             } else {
                 self.any_of(&d.branches, inst, path, ann)
             };
-        };
-        let Some(value) = obj.get(&d.property) else {
+        }
+        let Some(value) = inst.get(&d.property) else {
             self.fail(path, "discriminator", || {
                 format!(
                     "missing property {}, which selects the schema",
@@ -1081,10 +1127,10 @@ impl<'p> Validator<'p> {
             });
             return false;
         };
-        let Value::String(s) = value else {
+        let Some(s) = value.as_str() else {
             let p = path.key(&d.property);
             self.fail(&p, "discriminator", || {
-                format!("expected a string, found {}", type_name(value))
+                format!("expected a string, found {}", inst_type_name(value))
             });
             return false;
         };

@@ -19,6 +19,7 @@ pub mod percent;
 pub mod problem;
 pub mod request_id;
 pub mod router;
+pub mod sampling;
 pub mod schema;
 pub mod validation;
 

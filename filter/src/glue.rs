@@ -18,10 +18,12 @@ use crate::auth::{AuthDecision, AuthSettings, AuthState};
 use crate::compiled::CompiledConfig;
 use crate::engine::{self, Decision, PendingBody, RequestHead, Validation, VmState};
 use crate::foreign;
+use crate::glue_sampling::ExchangeSample;
 use crate::host::{Host, HttpCall, LogLevel, SharedDataError};
 use crate::jwks_sync::MAX_JWKS_RESPONSE_BYTES;
 use crate::metrics::tagged_name;
 use crate::problem::{LocalReply, Problem};
+use crate::sampling::{RequestInfo, Sampler};
 
 proxy_wasm::main! {{
     std::panic::set_hook(Box::new(|info| {
@@ -214,6 +216,8 @@ struct Root {
     auth: Option<Rc<RefCell<AuthState>>>,
     /// Identifies this VM in JWKS fetch leases (non-zero, differs between VMs).
     seed: u64,
+    /// Learned-OpenAPI sampling of this VM (`docs/learning.md`).
+    sampler: Rc<RefCell<Sampler>>,
 }
 
 impl Root {
@@ -227,6 +231,7 @@ impl Root {
             state: Rc::new(RefCell::new(VmState::new(now))),
             auth: None,
             seed,
+            sampler: Rc::new(RefCell::new(Sampler::new(seed))),
         }
     }
 }
@@ -247,6 +252,11 @@ impl Context for Root {
             .flatten()
             .and_then(|s| s.trim().parse::<u16>().ok())
             .unwrap_or(0);
+        if let Ok(mut sampler) = self.sampler.try_borrow_mut() {
+            if sampler.on_http_response(&WasmHost, token_id, status) {
+                return;
+            }
+        }
         let body = if body_size == 0 {
             Vec::new()
         } else {
@@ -310,7 +320,8 @@ impl RootContext for Root {
                     .providers()
                     .iter()
                     .any(|p| p.jwks_endpoint().is_some());
-                // Ticks drive JWKS fetching; none without a remote JWKS.
+                // Ticks drive JWKS fetching and sample posting; none without either.
+                let remote = remote || config.source.settings.sampling.is_some();
                 let _ = hostcalls::set_tick_period(if remote {
                     Duration::from_secs(1)
                 } else {
@@ -338,6 +349,9 @@ impl RootContext for Root {
         if let Ok(mut auth) = auth.try_borrow_mut() {
             auth.jwks.on_tick(&config.providers, now_ms(), &WasmHost);
         }
+        if let Ok(mut sampler) = self.sampler.try_borrow_mut() {
+            sampler.on_tick(config, &WasmHost, now_ms());
+        }
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
@@ -348,6 +362,7 @@ impl RootContext for Root {
             state: Rc::clone(&self.state),
             auth,
             pending: None,
+            sample: ExchangeSample::new(Rc::clone(&self.sampler)),
         }))
     }
 
@@ -363,6 +378,7 @@ struct Exchange {
     auth: Rc<RefCell<AuthState>>,
     /// Set while the request body is buffered for validation.
     pending: Option<PendingBody>,
+    sample: ExchangeSample,
 }
 
 impl Exchange {
@@ -380,6 +396,7 @@ impl Exchange {
             }
             Validation::Reply(reply) => {
                 self.pending = None;
+                self.sample.cancel();
                 send(&reply);
                 Action::Pause
             }
@@ -497,6 +514,14 @@ impl HttpContext for Exchange {
                         return Action::Pause;
                     }
                 }
+                let info = RequestInfo {
+                    method: &method,
+                    path: &path,
+                    authority: &authority,
+                    headers: &headers,
+                    end_of_stream,
+                };
+                self.sample.begin(&self.config, &WasmHost, &forward, &info);
                 // Operations without a request spec (or with validation off) cost nothing
                 // more: no header map copy, no body buffering.
                 let validated = forward
@@ -538,8 +563,9 @@ impl HttpContext for Exchange {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let sampling = self.sample.request_body(body_size, end_of_stream);
         let Some(pending) = self.pending.clone() else {
-            return Action::Continue;
+            return sampling.unwrap_or(Action::Continue);
         };
         let config = Rc::clone(&self.config);
         let Ok(mut state) = self.state.try_borrow_mut() else {
@@ -561,5 +587,20 @@ impl HttpContext for Exchange {
         let step = engine::on_request_body(&config, &mut state, &WasmHost, &pending, &body);
         drop(state);
         self.apply(step)
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        self.sample.response_headers();
+        Action::Continue
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        self.sample
+            .response_body(body_size, end_of_stream)
+            .unwrap_or(Action::Continue)
+    }
+
+    fn on_log(&mut self) {
+        self.sample.finish(&self.config, &WasmHost);
     }
 }

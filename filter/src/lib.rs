@@ -28,3 +28,5 @@ pub mod testing;
 
 #[cfg(target_arch = "wasm32")]
 mod glue;
+#[cfg(target_arch = "wasm32")]
+mod glue_sampling;

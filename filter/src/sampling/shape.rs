@@ -20,6 +20,9 @@ pub struct Limits {
     pub max_elements: usize,
     /// Distinct element shapes kept per array.
     pub max_item_shapes: usize,
+    /// Property names are sent only once an earlier document had them at the same place
+    /// (always, in the proxy). Off for offline sources the user owns (HAR files).
+    pub name_evidence: bool,
 }
 
 impl Default for Limits {
@@ -29,6 +32,7 @@ impl Default for Limits {
             max_properties: 64,
             max_elements: 32,
             max_item_shapes: 4,
+            name_evidence: true,
         }
     }
 }
@@ -179,7 +183,7 @@ impl Extractor<'_> {
                 let mut props = BTreeMap::new();
                 let mut hidden = false;
                 for (k, v) in map.iter().take(self.limits.max_properties) {
-                    let known = self.evidence.repeated(place, k);
+                    let known = self.evidence.repeated(place, k) || !self.limits.name_evidence;
                     // Walked either way, so the evidence below it accumulates too.
                     let inner = hash_str(place, k);
                     let s = self.walk(v, inner, depth + 1, k);

@@ -37,7 +37,7 @@ const MAX_NAMES: usize = 32;
 #[derive(Debug)]
 pub struct Pending {
     sample: Sample,
-    /// Evidence place of this operation (hash of API and operation or reduced path).
+    /// Evidence place of this exchange (its API).
     place: u64,
     /// The request body is JSON and should be shaped.
     pub want_request_body: bool,
@@ -312,7 +312,10 @@ impl Sampler {
         let mut sample = sample;
         sample.method = request.method.to_owned();
         sample.host = normalize_host(request.authority);
-        let place = shape::hash_str(shape::hash_str(api as u64, &sample.method), &sample.path);
+        // Evidence is per API, not per path: an undocumented `/users/alice` and
+        // `/users/bob` are one operation, and a name repeated across any two exchanges of
+        // the API is not unique to one request.
+        let place = shape::hash_str(api as u64, "api");
         self.evidence.next_document();
         let mut x = Extractor {
             limits: Limits::default(),

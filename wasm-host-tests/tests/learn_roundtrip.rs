@@ -712,3 +712,56 @@ fn learned_documents_match_the_originals() {
         "no drops expected"
     );
 }
+
+/// The collector is down: every request still gets its answer, the batches are counted as
+/// failed (and their samples as dropped in the next batch's report), nothing is retried
+/// on the request path.
+#[test]
+fn collector_down_costs_requests_nothing() {
+    let backend = start_backend();
+    // A port nobody listens on.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = json!({
+        "version": 1,
+        "settings": {"sampling": {"collector": "collector", "flushMs": 100, "timeoutMs": 500}},
+        "apis": [{"name": "default/shop", "hosts": ["shop.test"],
+                  "defaults": {"sampling": {"rate": 1.0}}, "operations": []}],
+    });
+    let envoy = EnvoyBuilder::to_backend(backend)
+        .gatehouse(&config.to_string())
+        .patch_bootstrap(add_static_cluster("collector", dead))
+        .start();
+    let client = Client::new();
+    for i in 0..50 {
+        let r = client.send(
+            "GET",
+            &envoy.url(&format!("/orders/{i}")),
+            &[("host", "shop.test"), ("x-respond-body", r#"{"id": 1}"#)],
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            r.body, r#"{"id": 1}"#,
+            "the sampled response body reaches the client intact"
+        );
+    }
+    let failed = wait_until("failed batches counted", Duration::from_secs(30), || {
+        let n = samples_counter(&envoy.prometheus(), "failed");
+        (n >= 50).then_some(n)
+    });
+    assert_eq!(failed, 50);
+    assert_eq!(samples_counter(&envoy.prometheus(), "posted"), 0);
+}
+
+/// `gatehouse_samples_total{result}` from Envoy's Prometheus text.
+fn samples_counter(text: &str, result: &str) -> u64 {
+    text.lines()
+        .filter(|l| {
+            l.starts_with("gatehouse_samples_total") && l.contains(&format!("result=\"{result}\""))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}

@@ -12,8 +12,6 @@ pub mod shape;
 
 use std::collections::HashMap;
 
-use serde_json::Value;
-
 use crate::compiled::CompiledConfig;
 use crate::config::SamplingSettings;
 use crate::engine::Forward;
@@ -142,14 +140,12 @@ fn shape_body(body: &mut Body, bytes: &[u8], evidence: &mut Evidence, place: u64
     if !shape::is_json(&body.content_type) || bytes.is_empty() {
         return;
     }
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(value) => {
-            let mut x = Extractor {
-                limits: Limits::default(),
-                evidence,
-            };
-            body.shape = Some(x.json(&value, place));
-        }
+    let mut x = Extractor {
+        limits: Limits::default(),
+        evidence,
+    };
+    match x.json_bytes(bytes, place) {
+        Ok(shape) => body.shape = Some(shape),
         Err(_) => body.skipped = Some("malformed".to_owned()),
     }
 }
@@ -255,7 +251,8 @@ impl Sampler {
                 let routed = apis.get(m.api)?;
                 let op = routed.operations.get(m.operation)?;
                 let rate = op.policies.sampling.as_ref().map_or(0.0, |s| s.rate);
-                if rate <= 0.0 {
+                // The coin first: an exchange not sampled costs no hostcall.
+                if rate <= 0.0 || (rate < 1.0 && self.random() >= rate) {
                     return None;
                 }
                 self.roll_window(settings, host.now_nanos() / 1_000_000);
@@ -264,7 +261,7 @@ impl Sampler {
                     .get(&(m.api, m.operation))
                     .copied()
                     .unwrap_or(0);
-                if taken >= settings.max_per_operation || (rate < 1.0 && self.random() >= rate) {
+                if taken >= settings.max_per_operation {
                     return None;
                 }
                 self.per_operation.insert((m.api, m.operation), taken + 1);

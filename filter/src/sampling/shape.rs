@@ -69,9 +69,17 @@ impl Evidence {
 
     /// Records `value` at `place`; whether an earlier document had it there.
     fn repeated(&mut self, place: u64, value: &str) -> bool {
-        if self.slots.is_empty() {
-            self.slots = vec![0; EVIDENCE_SLOTS];
+        match self.peek(place, value) {
+            Seen::Earlier => true,
+            Seen::ThisDocument => false,
+            Seen::Never => {
+                self.record(place, value);
+                false
+            }
         }
+    }
+
+    fn slot(place: u64, value: &str) -> (usize, u64) {
         // FNV's low bits depend only on low bits: mix before picking a slot.
         let mut h = hash_str(place, value);
         h ^= h >> 33;
@@ -79,16 +87,41 @@ impl Evidence {
         h ^= h >> 33;
         let fingerprint = (h >> 32) | 1;
         let slot = usize::try_from(h % EVIDENCE_SLOTS as u64).unwrap_or(0);
-        let Some(entry) = self.slots.get_mut(slot) else {
-            return false;
-        };
-        let seen = *entry >> 32 == fingerprint;
-        let earlier = seen && (*entry & 0xffff_ffff) as u32 != self.document;
-        if !seen {
+        (slot, fingerprint)
+    }
+
+    /// Whether `value` was seen at `place`, without recording it.
+    fn peek(&self, place: u64, value: &str) -> Seen {
+        let (slot, fingerprint) = Self::slot(place, value);
+        match self.slots.get(slot) {
+            Some(entry) if *entry >> 32 == fingerprint => {
+                if (*entry & 0xffff_ffff) as u32 == self.document {
+                    Seen::ThisDocument
+                } else {
+                    Seen::Earlier
+                }
+            }
+            _ => Seen::Never,
+        }
+    }
+
+    fn record(&mut self, place: u64, value: &str) {
+        if self.slots.is_empty() {
+            self.slots = vec![0; EVIDENCE_SLOTS];
+        }
+        let (slot, fingerprint) = Self::slot(place, value);
+        if let Some(entry) = self.slots.get_mut(slot) {
             *entry = (fingerprint << 32) | u64::from(self.document);
         }
-        earlier
     }
+}
+
+/// What [`Evidence`] knows of a string at a place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    Never,
+    ThisDocument,
+    Earlier,
 }
 
 /// FNV-1a over `s`, continuing from `seed`: places and evidence keys, not security.
@@ -527,8 +560,11 @@ fn words_like(b: &[u8]) -> bool {
     words.len() <= 8 && penalty < 3
 }
 fn sensitive(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    SENSITIVE.iter().any(|w| lower.contains(w))
+    let b = text.as_bytes();
+    SENSITIVE.iter().any(|w| {
+        b.windows(w.len())
+            .any(|win| win.eq_ignore_ascii_case(w.as_bytes()))
+    })
 }
 
 /// Whether a string may be sent as an enum candidate (before the repetition check).
@@ -729,5 +765,193 @@ pub fn query_shapes(
 fn push_distinct(items: &mut Vec<Shape>, shape: Shape, max: usize) {
     if items.len() < max && !items.contains(&shape) {
         items.push(shape);
+    }
+}
+
+/// Streaming shape building: the body is read once by serde_json's deserializer and
+/// reduced as it goes, with no `Value` tree and no copy of any string that needs no
+/// unescaping. Same rules as [`Extractor::json`].
+mod streaming {
+    use std::collections::BTreeMap;
+    use std::fmt;
+
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    use super::{candidate_ok, hash_str, name_like, string_shape, Extractor, Kind, Len, Shape};
+
+    pub(super) struct Seed<'x, 'e> {
+        pub x: &'x mut Extractor<'e>,
+        pub place: u64,
+        pub depth: usize,
+        pub name: &'x str,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Seed<'_, '_> {
+        type Value = Shape;
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Shape, D::Error> {
+            if self.depth >= self.x.limits.max_depth {
+                d.deserialize_ignored_any(IgnoredAny)?;
+                let mut s = Shape::of_kind(Kind::Any);
+                s.truncated = true;
+                return Ok(s);
+            }
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Seed<'_, '_> {
+        type Value = Shape;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_unit<E>(self) -> Result<Shape, E> {
+            Ok(Shape::of_kind(Kind::Null))
+        }
+        fn visit_none<E>(self) -> Result<Shape, E> {
+            Ok(Shape::of_kind(Kind::Null))
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Shape, E> {
+            Ok(Shape::of_kind(Kind::Boolean))
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Shape, E> {
+            Ok(Shape::of_kind(Kind::Integer))
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Shape, E> {
+            Ok(Shape::of_kind(Kind::Integer))
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Shape, E> {
+            Ok(Shape::of_kind(Kind::Number))
+        }
+        fn visit_str<E>(self, s: &str) -> Result<Shape, E> {
+            let mut shape = string_shape(s);
+            if shape.format.is_none()
+                && candidate_ok(self.name, s)
+                && self.x.evidence.repeated(self.place, s)
+            {
+                shape.candidate = Some(s.to_owned());
+            }
+            Ok(shape)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
+            let mut shape = Shape::of_kind(Kind::Array);
+            let inner = hash_str(self.place, "[]");
+            let mut n = 0usize;
+            loop {
+                if n >= self.x.limits.max_elements {
+                    if seq.next_element::<IgnoredAny>()?.is_none() {
+                        break;
+                    }
+                    shape.truncated = true;
+                    n += 1;
+                    continue;
+                }
+                let seed = Seed {
+                    x: &mut *self.x,
+                    place: inner,
+                    depth: self.depth + 1,
+                    name: self.name,
+                };
+                let Some(s) = seq.next_element_seed(seed)? else {
+                    break;
+                };
+                n += 1;
+                if !shape.items.contains(&s) {
+                    if shape.items.len() >= self.x.limits.max_item_shapes {
+                        shape.truncated = true;
+                    } else {
+                        shape.items.push(s);
+                    }
+                }
+            }
+            shape.len = Some(Len::of(n));
+            Ok(shape)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
+            let mut shape = Shape::of_kind(Kind::Object);
+            let mut props = BTreeMap::new();
+            let mut hidden = false;
+            let mut is_map = false;
+            let mut map_value: Option<Shape> = None;
+            let mut n = 0usize;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                n += 1;
+                if n > self.x.limits.max_properties {
+                    map.next_value::<IgnoredAny>()?;
+                    shape.truncated = true;
+                    continue;
+                }
+                // Only name-like keys are ever recorded, so a key seen before needs no
+                // second look.
+                let seen = self.x.evidence.peek(self.place, &key);
+                if is_map || (seen == super::Seen::Never && !name_like(&key)) {
+                    // Keys are data (ids, emails): one value shape, no keys.
+                    is_map = true;
+                    let seed = Seed {
+                        x: &mut *self.x,
+                        place: hash_str(self.place, "{}"),
+                        depth: self.depth + 1,
+                        name: "",
+                    };
+                    let s = map.next_value_seed(seed)?;
+                    if map_value.is_none() {
+                        map_value = Some(s);
+                    }
+                    continue;
+                }
+                let known = match seen {
+                    super::Seen::Earlier => true,
+                    super::Seen::ThisDocument => false,
+                    super::Seen::Never => {
+                        self.x.evidence.record(self.place, &key);
+                        false
+                    }
+                } || !self.x.limits.name_evidence;
+                let seed = Seed {
+                    x: &mut *self.x,
+                    place: hash_str(self.place, &key),
+                    depth: self.depth + 1,
+                    name: &key,
+                };
+                let s = map.next_value_seed(seed)?;
+                if known {
+                    props.insert(key.into_owned(), s);
+                } else {
+                    hidden = true;
+                }
+            }
+            if is_map {
+                let mut m = map_value
+                    .or_else(|| props.into_values().next())
+                    .unwrap_or_else(|| Shape::of_kind(Kind::Any));
+                m.truncated |= shape.truncated;
+                shape.truncated = false;
+                shape.map = Some(Box::new(m));
+                return Ok(shape);
+            }
+            shape.truncated |= hidden;
+            shape.properties = Some(props);
+            Ok(shape)
+        }
+    }
+}
+
+impl Extractor<'_> {
+    /// Shape of a JSON body read straight from its bytes (see [`streaming`]); `Err` when
+    /// it is not JSON.
+    pub fn json_bytes(&mut self, bytes: &[u8], place: u64) -> Result<Shape, serde_json::Error> {
+        use serde::de::DeserializeSeed;
+        self.evidence.next_document();
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let shape = streaming::Seed {
+            x: self,
+            place,
+            depth: 0,
+            name: "",
+        }
+        .deserialize(&mut de)?;
+        de.end()?;
+        Ok(shape)
     }
 }

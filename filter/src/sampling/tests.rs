@@ -670,6 +670,7 @@ fn property_no_value_leaves_in_a_shape() {
     }
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut evidence = Evidence::default();
+    let mut stream_evidence = Evidence::default();
     for case in 0..cases() {
         let mut planted = Vec::new();
         let doc = gen(&mut rng, 0, &mut planted);
@@ -678,7 +679,17 @@ fn property_no_value_leaves_in_a_shape() {
             evidence: &mut evidence,
         }
         .json(&doc, case % 7);
-        let text = serde_json::to_string(&shape).unwrap();
+        let streamed = Extractor {
+            limits: Limits::default(),
+            evidence: &mut stream_evidence,
+        }
+        .json_bytes(doc.to_string().as_bytes(), case % 7)
+        .unwrap();
+        let text = format!(
+            "{}{}",
+            serde_json::to_string(&shape).unwrap(),
+            serde_json::to_string(&streamed).unwrap()
+        );
         for s in &planted {
             // Keys of name-like form may coincide with short planted tokens; secrets are
             // what matters: anything of 6+ characters.
@@ -764,4 +775,164 @@ fn paths_query_and_path_params_leak_no_values() {
     assert!(!serde_json::to_string(p.sample())
         .unwrap()
         .contains("9f8e7d6c"));
+}
+
+/// The streaming reader gives the shapes the tree walk gives.
+#[test]
+fn streaming_and_tree_shapes_agree() {
+    let docs = [
+        json!({"id": 12, "price": 9.5, "name": "Rex", "tags": ["a", "bb"], "owner": null,
+               "born": "2020-01-02", "meta": {"ok": true, "deep": [[1, 2], [3.5]]}}),
+        json!([{"sku": "a", "qty": 1}, {"sku": "b", "qty": 2, "note": "x"}, 3, "s", null]),
+        json!({"status": "available", "kind": "dog"}),
+        json!("2024-01-01T00:00:00Z"),
+        json!({"byId": {"3f2b8c1e-8a0d-4c57-9a43-5b1c2f7e9d10": {"n": 1}}}),
+    ];
+    let mut tree = Evidence::default();
+    let mut stream = Evidence::default();
+    for round in 0..3 {
+        for (i, d) in docs.iter().enumerate() {
+            let a = Extractor {
+                limits: Limits::default(),
+                evidence: &mut tree,
+            }
+            .json(d, i as u64);
+            let b = Extractor {
+                limits: Limits::default(),
+                evidence: &mut stream,
+            }
+            .json_bytes(d.to_string().as_bytes(), i as u64)
+            .unwrap();
+            assert_eq!(a, b, "round {round} doc {i}");
+        }
+    }
+    let mut e = Evidence::default();
+    let mut x = Extractor {
+        limits: Limits::default(),
+        evidence: &mut e,
+    };
+    assert!(x.json_bytes(b"{\"a\": 1} trailing", 1).is_err());
+    assert!(x.json_bytes(b"{\"a\": ", 1).is_err());
+    // Below the depth limit the rest is skipped by serde_json without recursion.
+    let deep = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
+    let mut node = x.json_bytes(deep.as_bytes(), 1).unwrap();
+    let mut depth = 0;
+    while node.kind == Kind::Array {
+        node = node.items[0].clone();
+        depth += 1;
+    }
+    assert_eq!(
+        (depth, node.kind, node.truncated),
+        (Limits::default().max_depth, Kind::Any, true)
+    );
+}
+
+/// Cost of one sampled 1 KB JSON exchange, natively (not asserted: prints only).
+/// `cargo test --release -p gatehouse-filter sampling_cost -- --ignored --nocapture`
+#[test]
+#[ignore = "measurement, prints only"]
+fn sampling_cost() {
+    let config = config();
+    let host = host();
+    let mut sampler = Sampler::new(3);
+    let body = json!({"status": "paid", "createdAt": "2024-11-23T10:15:30.123Z",
+        "customer": {"id": "f47ac10b-58cc-4372-a567-0e02b2c3d479", "email": "jane.doe@example.com", "name": "Jane Doe"},
+        "items": (0..4).map(|i| json!({"sku": format!("ABC-{i:05}"), "name": "Widget number in a nice colour", "quantity": i, "unitPrice": 19.99, "currency": "EUR"})).collect::<Vec<_>>()})
+    .to_string();
+    let headers = [("content-type", "application/json"), ("user-agent", "wrk")];
+    let n = 20_000;
+    let start = std::time::Instant::now();
+    let mut bytes = 0;
+    for i in 0..n {
+        let mut other = Sampler::new(i + 1);
+        let mut p = begin(
+            &mut other,
+            &host,
+            "POST",
+            "pets.test",
+            "/v1/new",
+            &headers,
+            false,
+        )
+        .unwrap();
+        p.request_body(&mut sampler, body.as_bytes());
+        p.response_headers(201, Some("application/octet-stream"));
+        bytes += serde_json::to_vec(p.sample()).unwrap().len();
+        drop(p);
+    }
+    let per = start.elapsed().as_secs_f64() * 1e6 / n as f64;
+    println!(
+        "{per:.1} µs per sampled exchange (begin + shape 1 KB + serialize), {} bytes per sample",
+        bytes / n as usize
+    );
+    let mut evidence = Evidence::default();
+    let start = std::time::Instant::now();
+    let mut shape = None;
+    for _ in 0..n {
+        shape = Some(
+            Extractor {
+                limits: Limits::default(),
+                evidence: &mut evidence,
+            }
+            .json_bytes(body.as_bytes(), 5)
+            .unwrap(),
+        );
+    }
+    println!(
+        "{:.1} µs json_bytes",
+        start.elapsed().as_secs_f64() * 1e6 / n as f64
+    );
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        let _ = serde_json::from_slice::<serde_json::Value>(body.as_bytes()).unwrap();
+    }
+    println!(
+        "{:.1} µs serde_json Value parse",
+        start.elapsed().as_secs_f64() * 1e6 / n as f64
+    );
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        let _ = serde_json::to_vec(shape.as_ref().unwrap()).unwrap();
+    }
+    println!(
+        "{:.1} µs serialize shape",
+        start.elapsed().as_secs_f64() * 1e6 / n as f64
+    );
+    let keys = [
+        "status",
+        "createdAt",
+        "customer",
+        "unitPrice",
+        "quantity",
+        "currency",
+    ];
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        for k in keys {
+            std::hint::black_box(shape::name_like(std::hint::black_box(k)));
+        }
+    }
+    println!(
+        "{:.2} µs name_like x6",
+        start.elapsed().as_secs_f64() * 1e6 / n as f64
+    );
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        let mut other = Sampler::new(1);
+        let _ = begin(
+            &mut other,
+            &host,
+            "POST",
+            "pets.test",
+            "/v1/new",
+            &headers,
+            false,
+        )
+        .unwrap();
+    }
+    println!(
+        "{:.1} µs begin (with the test's routing)",
+        start.elapsed().as_secs_f64() * 1e6 / n as f64
+    );
+    let _ = config;
 }

@@ -859,3 +859,37 @@ fn cli_infer_diff_merge_round_trip() {
     // The adopted resource still compiles.
     crate::compile_paths(&[apis]).unwrap();
 }
+
+/// `gatehouse run --local` with a collector: the configuration it writes tells the filters
+/// where to post samples, and the filter accepts it.
+#[test]
+fn local_mode_writes_sampling_settings() {
+    use crate::local::{LocalOptions, Reconciler};
+    let dir = tempfile::tempdir().unwrap();
+    let apis = dir.path().join("apis");
+    std::fs::create_dir(&apis).unwrap();
+    std::fs::write(
+        apis.join("shop.yaml"),
+        "apiVersion: gatehouse.dev/v1alpha1\nkind: ApiSchema\nmetadata: {name: shop}\nspec:\n  hosts: [shop.test]\n  policies: {defaults: {sampling: {rate: 0.5}}}\n  openapi: {openapi: 3.1.0, paths: {/orders: {get: {operationId: listOrders}}}}\n",
+    )
+    .unwrap();
+    let out = dir.path().join("config.json");
+    let sampling = serde_json::from_value(json!({"collector": "gatehouse-collector"})).unwrap();
+    let mut r = Reconciler::new(LocalOptions {
+        dir: apis,
+        config_out: out.clone(),
+        ecds: None,
+        debounce: Duration::from_millis(10),
+        sampling: Some(sampling),
+    });
+    r.reconcile().unwrap();
+    let bytes = std::fs::read(&out).unwrap();
+    let config: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(
+        config["settings"]["sampling"]["collector"],
+        "gatehouse-collector"
+    );
+    assert_eq!(config["settings"]["sampling"]["maxPerOperation"], 100);
+    assert_eq!(config["apis"][0]["defaults"]["sampling"]["rate"], 0.5);
+    gatehouse_filter::compiled::CompiledConfig::from_json(&bytes).unwrap();
+}

@@ -690,7 +690,6 @@ fn collector_serves_learns_persists_and_reloads() {
     .unwrap();
     let base = format!("http://{}", collector.addr);
 
-    let model = shop_model();
     let samples: Vec<Sample> = {
         let mut shaper = Shaper::new();
         (0..30)
@@ -765,7 +764,6 @@ fn collector_serves_learns_persists_and_reloads() {
     let m = reloaded.model.lock().unwrap();
     assert_eq!(m.apis["default/shop"].samples, 30);
     assert_eq!(m.dropped, 3);
-    drop(model);
 }
 
 #[test]
@@ -806,8 +804,6 @@ fn har_files_are_inferred_like_traffic() {
 fn cli_infer_diff_merge_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let samples_file = dir.path().join("samples.jsonl");
-    let model = shop_model();
-    let _ = model;
     let mut shaper = Shaper::new();
     let lines: Vec<String> = (0..25)
         .map(|i| {
@@ -892,4 +888,42 @@ fn local_mode_writes_sampling_settings() {
     assert_eq!(config["settings"]["sampling"]["maxPerOperation"], 100);
     assert_eq!(config["apis"][0]["defaults"]["sampling"]["rate"], 0.5);
     gatehouse_filter::compiled::CompiledConfig::from_json(&bytes).unwrap();
+}
+
+/// Partial models (other replicas, a reloaded file plus new samples) fold into the model
+/// all the samples would have built.
+#[test]
+fn partial_models_merge_to_the_whole() {
+    let mut shaper = Shaper::new();
+    let mut a = Model::new();
+    let mut b = Model::new();
+    let mut all = Model::new();
+    for i in 0..80u64 {
+        let s = with_response(
+            sample(
+                if i % 3 == 0 { "POST" } else { "GET" },
+                &format!("/v1/orders/{i}"),
+                200 + (i % 2) as u16,
+            ),
+            &mut shaper,
+            &json!({"id": i, "status": (["open", "paid"][(i % 2) as usize]), "n": if i % 5 == 0 { json!(null) } else { json!(1.5) }}),
+        );
+        all.add(&s);
+        if i % 2 == 0 {
+            a.add(&s)
+        } else {
+            b.add(&s)
+        }
+    }
+    let mut merged = a.clone();
+    merged.merge(&b);
+    assert_eq!(merged.samples(), all.samples());
+    assert_eq!(
+        document("default/shop", &merged.apis["default/shop"]),
+        document("default/shop", &all.apis["default/shop"])
+    );
+    // Round trip through the persisted form.
+    let bytes = serde_json::to_vec(&merged).unwrap();
+    let back: Model = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(back, merged);
 }

@@ -31,6 +31,12 @@ if ! "$VENV/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.versi
   say "installing schemathesis==$SCHEMATHESIS_VERSION into $VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
+# openapi-spec-validator checks the learned OpenAPI documents in the tests (docs/learning.md).
+OSV_VERSION=0.9.0
+if ! "$VENV/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.version('openapi-spec-validator')!='$OSV_VERSION')" 2>/dev/null; then
+  say "installing openapi-spec-validator==$OSV_VERSION into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "openapi-spec-validator==$OSV_VERSION"
+fi
 ENVOY_BIN=$("$VENV/bin/python" -c 'import envoy,os; print(os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy"))')
 [ -x "$ENVOY_BIN" ] || { echo "envoy binary not found at $ENVOY_BIN" >&2; exit 1; }
 # A relative link: the venv may be reached through a symlink from another checkout.

@@ -25,6 +25,9 @@ pub struct LocalOptions {
     /// Quiet time after the last change before recompiling: editors and `cp -r` produce
     /// bursts of events, and one compile per burst is enough.
     pub debounce: Duration,
+    /// Written into the configuration's `settings.sampling`: where filters post samples
+    /// (the collector of `gatehouse run`, `docs/learning.md`).
+    pub sampling: Option<gatehouse_filter::config::SamplingSettings>,
 }
 
 #[derive(Debug, Clone)]
@@ -90,8 +93,11 @@ impl Reconciler {
 
     /// Loads and compiles DIR; on success writes whichever outputs changed.
     pub fn reconcile(&mut self) -> Result<Outcome, ReconcileError> {
-        let config = compile_paths(std::slice::from_ref(&self.options.dir))
+        let mut config = compile_paths(std::slice::from_ref(&self.options.dir))
             .map_err(ReconcileError::Compile)?;
+        if let Some(sampling) = &self.options.sampling {
+            config.settings.sampling = Some(sampling.clone());
+        }
         let apis = config.apis.len();
         let config_bytes = to_json(&config)?;
         let ecds = match &self.options.ecds {
@@ -304,6 +310,7 @@ spec:
                 filter_name: "gatehouse".into(),
             }),
             debounce: Duration::from_millis(50),
+            sampling: None,
         }
     }
 

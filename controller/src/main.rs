@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use gatehouse_controller::compile_paths;
 use gatehouse_controller::envoy::write_atomic;
+use gatehouse_controller::learn;
 use gatehouse_controller::local::{self, EcdsOptions, LocalOptions, Message};
 
 mod scan_cmd;
@@ -69,12 +70,59 @@ enum Command {
         /// The HTTP filter name Envoy's `config_discovery` entry uses.
         #[arg(long, value_name = "NAME", default_value = "gatehouse")]
         filter_name: String,
+        #[command(flatten)]
+        collector: CollectorArgs,
     },
     /// OpenAPI from the route declarations of source code, by convention (no code is run).
     Scan(scan_cmd::ScanArgs),
     /// Response cache operations on a running proxy.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Infer an OpenAPI 3.1 document from samples (JSON Lines) or a HAR file.
+    Infer {
+        #[arg(long, value_name = "FILE.jsonl", conflicts_with = "har")]
+        samples: Option<PathBuf>,
+        #[arg(long, value_name = "FILE.har")]
+        har: Option<PathBuf>,
+        /// The API to write when the input holds several (default: the most sampled).
+        #[arg(long, value_name = "NAME")]
+        api: Option<String>,
+        /// `.json` for JSON, anything else YAML; `-` for stdout (YAML).
+        #[arg(short = 'o', long = "output", value_name = "FILE", default_value = "-")]
+        output: PathBuf,
+    },
+    /// Compare an authored OpenAPI document (or ApiSchema) with a learned one; exit 1 on drift.
+    Diff {
+        authored: PathBuf,
+        learned: PathBuf,
+        /// Base path the authored document is served under (default: its first server's path).
+        #[arg(long, value_name = "PATH")]
+        base_path: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Authored document plus what was learned (marked `x-gatehouse-learned`); conflicts kept as authored.
+    Merge {
+        authored: PathBuf,
+        learned: PathBuf,
+        #[arg(long, value_name = "PATH")]
+        base_path: Option<String>,
+        #[arg(short = 'o', long = "output", value_name = "FILE", default_value = "-")]
+        output: PathBuf,
+    },
+    /// Write the merged document into the ApiSchema resource NAME in DIR (local mode).
+    Adopt {
+        /// `namespace/name`, or `name` in `default`.
+        name: String,
+        #[arg(long = "local", value_name = "DIR")]
+        local: PathBuf,
+        /// The collector to learn from, e.g. `http://127.0.0.1:9190`.
+        #[arg(long, value_name = "URL", required_unless_present = "learned")]
+        collector: Option<String>,
+        /// A learned document instead of a collector.
+        #[arg(long, value_name = "FILE")]
+        learned: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +151,22 @@ enum CacheCommand {
     },
 }
 
+/// The collector served by `gatehouse run` (`docs/learning.md`).
+#[derive(Debug, clap::Args)]
+struct CollectorArgs {
+    /// Serve the collector on this address (e.g. `127.0.0.1:9190`).
+    #[arg(long, value_name = "ADDR")]
+    collector_listen: Option<std::net::SocketAddr>,
+    /// Envoy cluster (or `host:port`) the filters post samples to; written into the
+    /// configuration's `settings.sampling`. Default with `--collector-listen`: its address.
+    #[arg(long, value_name = "CLUSTER")]
+    collector_cluster: Option<String>,
+    /// Persist the learned model in this file (saved every 10 s when changed and on
+    /// shutdown, reloaded on start).
+    #[arg(long, value_name = "FILE")]
+    learned_model: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
@@ -115,17 +179,73 @@ fn main() -> ExitCode {
             ecds_out,
             wasm,
             filter_name,
+            collector,
         } => {
             let ecds = ecds_out.zip(wasm).map(|(out, wasm)| EcdsOptions {
                 out,
                 wasm,
                 filter_name,
             });
-            run_local(LocalOptions {
-                dir: local,
-                config_out,
-                ecds,
-                debounce: Duration::from_millis(200),
+            let sampling = collector
+                .collector_cluster
+                .clone()
+                .or_else(|| collector.collector_listen.map(|a| a.to_string()))
+                .map(|cluster| {
+                    serde_json::from_value::<gatehouse_filter::config::SamplingSettings>(
+                        serde_json::json!({ "collector": cluster }),
+                    )
+                })
+                .transpose();
+            match sampling {
+                Ok(sampling) => start_collector(&collector, &local).and_then(|_running| {
+                    run_local(LocalOptions {
+                        dir: local,
+                        config_out,
+                        ecds,
+                        debounce: Duration::from_millis(200),
+                        sampling,
+                    })
+                }),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Command::Infer {
+            samples,
+            har,
+            api,
+            output,
+        } => learn::cli::infer(samples.as_deref(), har.as_deref(), api.as_deref(), &output)
+            .map(|()| ExitCode::SUCCESS),
+        Command::Diff {
+            authored,
+            learned,
+            base_path,
+            json,
+        } => {
+            learn::cli::diff_command(&authored, &learned, base_path.as_deref(), json).map(|same| {
+                if same {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            })
+        }
+        Command::Merge {
+            authored,
+            learned,
+            base_path,
+            output,
+        } => learn::cli::merge_command(&authored, &learned, base_path.as_deref(), &output)
+            .map(|()| ExitCode::SUCCESS),
+        Command::Adopt {
+            name,
+            local,
+            collector,
+            learned,
+        } => {
+            learn::cli::adopt(&local, &name, collector.as_deref(), learned.as_deref()).map(|file| {
+                eprintln!("merged document written into {}", file.display());
+                ExitCode::SUCCESS
             })
         }
         Command::Cache(CacheCommand::Purge {
@@ -226,4 +346,24 @@ fn purge_command(
     let purged = gatehouse_controller::cache::purge(endpoint, token.trim(), &target)?;
     println!("purged {purged} entries");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Starts the collector when asked; it stops (and saves the model) when dropped.
+fn start_collector(
+    args: &CollectorArgs,
+    dir: &std::path::Path,
+) -> anyhow::Result<Option<learn::collector::Collector>> {
+    let Some(addr) = args.collector_listen else {
+        return Ok(None);
+    };
+    if args.learned_model.is_none() {
+        tracing::warn!("no --learned-model FILE: what the collector learns is lost on exit");
+    }
+    let state = learn::collector::State::new(args.learned_model.clone(), Some(dir.to_path_buf()))?;
+    let collector = learn::collector::Collector::start(
+        addr,
+        std::sync::Arc::new(state),
+        Duration::from_secs(10),
+    )?;
+    Ok(Some(collector))
 }

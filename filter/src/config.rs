@@ -53,6 +53,9 @@ pub struct Settings {
     /// (`docs/caching.md`); absent: defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<crate::cache::CacheSettings>,
+    /// Where and how sampled shapes are posted (`docs/learning.md`); absent: no sampling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<SamplingSettings>,
 }
 
 fn default_token_cache_slots() -> u32 {
@@ -79,6 +82,7 @@ impl Default for Settings {
             operation_header: default_operation_header(),
             token_cache_slots: default_token_cache_slots(),
             cache: None,
+            sampling: None,
         }
     }
 }
@@ -458,6 +462,68 @@ fn is_zero(n: &u32) -> bool {
 pub struct SamplingPolicy {
     /// Fraction of exchanges sampled, 0 to 1.
     pub rate: f64,
+}
+
+/// Process-wide sampling settings: the collector and the bounds (`docs/learning.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SamplingSettings {
+    /// Upstream of the collector: an Envoy cluster name, or `host:port` on hosts whose
+    /// callouts take an address.
+    pub collector: String,
+    #[serde(default = "default_samples_path")]
+    pub path: String,
+    #[serde(default = "default_collector_authority")]
+    pub authority: String,
+    /// Length of the cap window, seconds.
+    #[serde(default = "default_interval_seconds")]
+    pub interval_seconds: u32,
+    /// Samples per operation per window, per VM.
+    #[serde(default = "default_max_per_operation")]
+    pub max_per_operation: u32,
+    /// Samples of unmatched routes per API per window, per VM.
+    #[serde(default = "default_max_per_operation")]
+    pub max_unmatched: u32,
+    /// Samples waiting to be posted, per VM; more are dropped and counted.
+    #[serde(default = "default_max_queue")]
+    pub max_queue: u32,
+    /// Samples per POST.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: u32,
+    /// Bodies larger than this are not shaped (their content type still is).
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: u32,
+    /// A queue is posted at most this often (and sooner when a batch is full), ms.
+    #[serde(default = "default_flush_ms")]
+    pub flush_ms: u32,
+    /// Callout timeout, ms.
+    #[serde(default = "default_flush_ms")]
+    pub timeout_ms: u32,
+}
+
+fn default_samples_path() -> String {
+    "/v1/samples".to_owned()
+}
+fn default_collector_authority() -> String {
+    "gatehouse-collector".to_owned()
+}
+fn default_interval_seconds() -> u32 {
+    60
+}
+fn default_max_per_operation() -> u32 {
+    100
+}
+fn default_max_queue() -> u32 {
+    1000
+}
+fn default_batch_size() -> u32 {
+    200
+}
+fn default_max_body_bytes() -> u32 {
+    65536
+}
+fn default_flush_ms() -> u32 {
+    1000
 }
 
 /// HTTP methods an operation can declare (the OpenAPI set).

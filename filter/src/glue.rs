@@ -21,10 +21,12 @@ use crate::auth::{AuthDecision, AuthSettings, AuthState};
 use crate::compiled::CompiledConfig;
 use crate::engine::{self, Decision, PendingBody, RequestHead, Validation, VmState};
 use crate::foreign;
+use crate::glue_sampling::ExchangeSample;
 use crate::host::{Host, HttpCall, LogLevel, SharedDataError};
 use crate::jwks_sync::MAX_JWKS_RESPONSE_BYTES;
 use crate::metrics::tagged_name;
 use crate::problem::{LocalReply, Problem};
+use crate::sampling::{RequestInfo, Sampler};
 
 proxy_wasm::main! {{
     std::panic::set_hook(Box::new(|info| {
@@ -225,6 +227,8 @@ struct Root {
     auth: Option<Rc<RefCell<AuthState>>>,
     /// Identifies this VM in JWKS fetch leases (non-zero, differs between VMs).
     seed: u64,
+    /// Learned-OpenAPI sampling of this VM (`docs/learning.md`).
+    sampler: Rc<RefCell<Sampler>>,
 }
 
 impl Root {
@@ -238,6 +242,7 @@ impl Root {
             state: Rc::new(RefCell::new(VmState::new(now))),
             auth: None,
             seed,
+            sampler: Rc::new(RefCell::new(Sampler::new(seed))),
         }
     }
 }
@@ -258,6 +263,11 @@ impl Context for Root {
             .flatten()
             .and_then(|s| s.trim().parse::<u16>().ok())
             .unwrap_or(0);
+        if let Ok(mut sampler) = self.sampler.try_borrow_mut() {
+            if sampler.on_http_response(&WasmHost, token_id, status) {
+                return;
+            }
+        }
         let body = if body_size == 0 {
             Vec::new()
         } else {
@@ -324,7 +334,8 @@ impl RootContext for Root {
                     .providers()
                     .iter()
                     .any(|p| p.jwks_endpoint().is_some());
-                // Ticks drive JWKS fetching; none without a remote JWKS.
+                // Ticks drive JWKS fetching and sample posting; none without either.
+                let remote = remote || config.source.settings.sampling.is_some();
                 let _ = hostcalls::set_tick_period(if remote {
                     Duration::from_secs(1)
                 } else {
@@ -352,6 +363,9 @@ impl RootContext for Root {
         if let Ok(mut auth) = auth.try_borrow_mut() {
             auth.jwks.on_tick(&config.providers, now_ms(), &WasmHost);
         }
+        if let Ok(mut sampler) = self.sampler.try_borrow_mut() {
+            sampler.on_tick(config, &WasmHost, now_ms());
+        }
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
@@ -365,6 +379,8 @@ impl RootContext for Root {
             oidc: None,
             cache: crate::cache::wasm::ExchangeCache::default(),
             responses: crate::responses::Exchange::default(),
+            sample: ExchangeSample::new(Rc::clone(&self.sampler)),
+            response_seen: 0,
         }))
     }
 
@@ -386,6 +402,12 @@ struct Exchange {
     cache: crate::cache::wasm::ExchangeCache,
     /// Response validation (report mode), `glue_responses.rs`.
     responses: crate::responses::Exchange,
+    /// Traffic sampling for the learned OpenAPI (`glue_sampling.rs`).
+    sample: ExchangeSample,
+    /// Response body bytes at the front of the host's buffer that the streaming readers
+    /// (response validation, cache) were already given: non-zero only while the sampler
+    /// holds the body back, when the host hands the growing buffer again.
+    response_seen: usize,
 }
 
 impl Exchange {
@@ -405,6 +427,7 @@ impl Exchange {
                 self.pending = None;
                 crate::cache::wasm::on_local_reply(&mut self.cache, &WasmHost);
                 self.responses.forget();
+                self.sample.cancel();
                 send(&reply);
                 Action::Pause
             }
@@ -582,6 +605,14 @@ impl HttpContext for Exchange {
                 }
                 self.responses
                     .watch(&self.config, forward.matched.as_ref(), &forward.request_id);
+                let info = RequestInfo {
+                    method: &method,
+                    path: &path,
+                    authority: &authority,
+                    headers: &headers,
+                    end_of_stream,
+                };
+                self.sample.begin(&self.config, &WasmHost, &forward, &info);
                 // Operations without a request spec (or with validation off) cost nothing
                 // more: no header map copy, no body buffering.
                 let validated = forward
@@ -623,6 +654,9 @@ impl HttpContext for Exchange {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        // The sampler only decides (or reads the whole buffered body at the end); the
+        // idempotency fingerprint and validation may hold the body back too.
+        let sampling = self.sample.request_body(body_size, end_of_stream);
         let cache = &mut self.cache;
         if let Some(action) =
             crate::cache::wasm::on_request_body(cache, &WasmHost, body_size, end_of_stream)
@@ -630,7 +664,7 @@ impl HttpContext for Exchange {
             return action;
         }
         let Some(pending) = &self.pending else {
-            return Action::Continue;
+            return sampling.unwrap_or(Action::Continue);
         };
         // Chunks before the last cost nothing but this check: the host buffers them.
         if !end_of_stream && body_size <= pending.max_bytes as usize {
@@ -662,6 +696,7 @@ impl HttpContext for Exchange {
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         // Cookies of a refreshed session first: a response that sets them is never stored.
         self.oidc_response_headers();
+        self.sample.response_headers();
         if self.responses.watching() {
             glue_responses::on_headers(self, end_of_stream);
         }
@@ -674,14 +709,43 @@ impl HttpContext for Exchange {
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        // Response validation and the cache read the body as it streams; the sampler may
+        // hold it back (Pause) to read it whole, and then the host hands the grown buffer
+        // again: the streaming readers get only the bytes they have not seen.
+        let streaming = self.responses.wants_body() || self.cache.wants_body();
+        let fresh = body_size.saturating_sub(self.response_seen);
+        let chunk = if streaming && fresh > 0 {
+            hostcalls::get_buffer(BufferType::HttpResponseBody, self.response_seen, fresh)
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         if self.responses.wants_body() {
-            glue_responses::on_body(self, body_size, end_of_stream);
+            glue_responses::on_chunk(self, &chunk, end_of_stream);
         }
-        crate::cache::wasm::on_response_body(&mut self.cache, &WasmHost, body_size, end_of_stream)
+        let cached = crate::cache::wasm::on_response_chunk(
+            &mut self.cache,
+            &WasmHost,
+            &chunk,
+            end_of_stream,
+        );
+        match self.sample.response_body(body_size, end_of_stream) {
+            Some(Action::Pause) => {
+                self.response_seen = body_size;
+                Action::Pause
+            }
+            _ => {
+                self.response_seen = 0;
+                cached
+            }
+        }
     }
 
     fn on_log(&mut self) {
         crate::cache::wasm::on_done(&mut self.cache, &WasmHost);
+        self.sample.finish(&self.config, &WasmHost);
     }
 }
 

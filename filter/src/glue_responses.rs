@@ -3,7 +3,7 @@
 //! lets the response continue.
 
 use proxy_wasm::hostcalls;
-use proxy_wasm::types::{BufferType, MapType};
+use proxy_wasm::types::MapType;
 
 use super::{Exchange, WasmHost};
 use crate::responses::ResponseHead;
@@ -30,12 +30,9 @@ pub(super) fn on_headers(ex: &mut Exchange, end_of_stream: bool) {
         .on_headers(&ex.config, &mut state.responses, &WasmHost, &head);
 }
 
-pub(super) fn on_body(ex: &mut Exchange, body_size: usize, end_of_stream: bool) {
-    // Returning `Continue` passes each chunk on: the buffer holds this chunk only.
-    let chunk = hostcalls::get_buffer(BufferType::HttpResponseBody, 0, body_size)
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+/// `chunk`: the response body bytes not seen before (the glue tracks what the host re-hands
+/// while another reader holds the body back).
+pub(super) fn on_chunk(ex: &mut Exchange, chunk: &[u8], end_of_stream: bool) {
     let Ok(mut state) = ex.state.try_borrow_mut() else {
         return;
     };
@@ -43,7 +40,7 @@ pub(super) fn on_body(ex: &mut Exchange, body_size: usize, end_of_stream: bool) 
         &ex.config,
         &mut state.responses,
         &WasmHost,
-        &chunk,
+        chunk,
         end_of_stream,
     );
 }

@@ -22,6 +22,7 @@ pub mod problem;
 pub mod request_id;
 pub mod responses;
 pub mod router;
+pub mod sampling;
 pub mod schema;
 pub mod validation;
 
@@ -30,3 +31,5 @@ pub mod testing;
 
 #[cfg(target_arch = "wasm32")]
 mod glue;
+#[cfg(target_arch = "wasm32")]
+mod glue_sampling;

@@ -19,6 +19,7 @@ pub struct RecordedCall {
     pub authority: String,
     pub headers: Vec<(String, String)>,
     pub timeout_ms: u64,
+    pub body: Vec<u8>,
 }
 
 /// Records what the core did; the clock is set by the test.
@@ -197,6 +198,7 @@ impl Host for MockHost {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             timeout_ms: request.timeout_ms,
+            body: request.body.map(<[u8]>::to_vec).unwrap_or_default(),
         });
         Some(token)
     }

@@ -202,25 +202,19 @@ pub(crate) fn on_response_headers(
     }
 }
 
-pub(crate) fn on_response_body(
+/// `chunk`: the response body bytes not seen before (the glue tracks what the host re-hands
+/// while another reader holds the body back). Each chunk streams on to the client; the
+/// copy is collected for the store.
+pub(crate) fn on_response_chunk(
     ex: &mut ExchangeCache,
     host: &dyn Host,
-    body_size: usize,
+    chunk: &[u8],
     end_of_stream: bool,
 ) -> Action {
     let Some(pending) = ex.pending.as_mut() else {
         return Action::Continue;
     };
-    // Each chunk streams on to the client; the copy is collected for the store.
-    let chunk = if body_size == 0 {
-        Vec::new()
-    } else {
-        hostcalls::get_buffer(BufferType::HttpResponseBody, 0, body_size)
-            .ok()
-            .flatten()
-            .unwrap_or_default()
-    };
-    super::on_response_body(host, pending, &chunk, end_of_stream);
+    super::on_response_body(host, pending, chunk, end_of_stream);
     if end_of_stream {
         if let Some(mut p) = ex.pending.take() {
             super::on_done(host, &mut p);
@@ -244,4 +238,11 @@ pub(crate) fn on_done(ex: &mut ExchangeCache, host: &dyn Host) {
 /// request never ran, so a corrected retry with the same key must run).
 pub(crate) fn on_local_reply(ex: &mut ExchangeCache, host: &dyn Host) {
     on_done(ex, host);
+}
+
+impl ExchangeCache {
+    /// A response is being collected for the store.
+    pub(crate) fn wants_body(&self) -> bool {
+        self.pending.is_some()
+    }
 }

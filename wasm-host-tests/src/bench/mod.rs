@@ -11,6 +11,7 @@
 //! Adding a variant is adding a row to [`variants`].
 
 pub mod cache;
+pub mod learn;
 pub mod shop;
 pub mod sso;
 pub mod wrk;
@@ -128,6 +129,24 @@ pub fn variants() -> Vec<Variant> {
             description: "Envoy + Gatehouse, POST of 64 KB of orders validated",
             reference: Some("body-64k-off"),
             prepare: || shop_orders("enforce", true),
+        },
+        Variant {
+            name: "sampling-0.01",
+            description: "Envoy + Gatehouse, POST of a 1 KB order, validation off, 1% of exchanges sampled and posted",
+            reference: Some("body-1k-off"),
+            prepare: || learn::sampled_orders(0.01, false),
+        },
+        Variant {
+            name: "sampling-1.0",
+            description: "Envoy + Gatehouse, POST of a 1 KB order, validation off, every exchange sampled (JSON body shaped) and posted, cap lifted",
+            reference: Some("body-1k-off"),
+            prepare: || learn::sampled_orders(1.0, false),
+        },
+        Variant {
+            name: "sampling-1.0-capped",
+            description: "Envoy + Gatehouse, POST of a 1 KB order, validation off, rate 1 with the default cap (100 samples per operation per minute)",
+            reference: Some("body-1k-off"),
+            prepare: || learn::sampled_orders(1.0, true),
         },
         Variant {
             name: "rs256-jwt_authn",

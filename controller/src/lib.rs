@@ -8,6 +8,7 @@
 pub mod compile;
 pub mod envoy;
 pub mod error;
+pub mod import;
 pub mod load;
 pub mod local;
 pub mod openapi;

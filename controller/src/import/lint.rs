@@ -1,0 +1,253 @@
+//! Warnings about an imported document: things that import fine but that the user should
+//! know about before the gateway serves it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use gatehouse_filter::config::Method;
+use serde_json::Value;
+
+use super::Diagnostic;
+use crate::error::{pointer_join, pointer_tokens};
+use crate::openapi::{self, DocOperation};
+
+/// Component sections whose entries are used through `$ref`.
+const REF_SECTIONS: &[&str] = &[
+    "schemas",
+    "parameters",
+    "responses",
+    "requestBodies",
+    "headers",
+    "examples",
+    "links",
+    "callbacks",
+    "pathItems",
+];
+
+/// Every lint of `doc`, an OpenAPI 3.x document with its operations already listed.
+#[must_use]
+pub fn lint(doc: &Value, ops: &[DocOperation]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    missing_operation_ids(ops, &mut out);
+    duplicate_routes(ops, &mut out);
+    references(doc, &mut out);
+    out
+}
+
+fn missing_operation_ids(ops: &[DocOperation], out: &mut Vec<Diagnostic>) {
+    for op in ops.iter().filter(|o| o.operation_id.is_none()) {
+        out.push(Diagnostic::lint(
+            "no-operation-id",
+            &op.pointer,
+            format!(
+                "{} {} has no operationId; the gateway calls it `{}` (changes when the path does)",
+                op.method,
+                op.path,
+                openapi::generated_operation_id(op.method, &op.path)
+            ),
+        ));
+    }
+}
+
+/// `/pets/{id}` and `/pets/{petId}` are one route: the filter refuses two operations on it
+/// with the same method, and two spellings of one path are a mistake even across methods.
+fn duplicate_routes(ops: &[DocOperation], out: &mut Vec<Diagnostic>) {
+    let mut by_route: BTreeMap<String, BTreeMap<&str, Vec<Method>>> = BTreeMap::new();
+    for op in ops {
+        by_route
+            .entry(normalize_template(&op.path))
+            .or_default()
+            .entry(op.path.as_str())
+            .or_default()
+            .push(op.method);
+    }
+    for spellings in by_route.values().filter(|s| s.len() > 1) {
+        let paths: Vec<&str> = spellings.keys().copied().collect();
+        let mut methods: BTreeMap<Method, Vec<&str>> = BTreeMap::new();
+        for (path, ms) in spellings {
+            for m in ms {
+                methods.entry(*m).or_default().push(path);
+            }
+        }
+        let clashes: Vec<String> = methods
+            .iter()
+            .filter(|(_, p)| p.len() > 1)
+            .map(|(m, _)| m.to_string())
+            .collect();
+        let second = paths.get(1).copied().unwrap_or("");
+        let message = if clashes.is_empty() {
+            format!(
+                "paths {} differ only in parameter names (one route; different methods, so it compiles)",
+                paths.join(", ")
+            )
+        } else {
+            format!(
+                "paths {} are the same route and share {}: the gateway refuses the document until one is removed or renamed",
+                paths.join(", "),
+                clashes.join(", ")
+            )
+        };
+        out.push(Diagnostic::lint(
+            "duplicate-path",
+            &pointer_join("/paths", second),
+            message,
+        ));
+    }
+}
+
+/// The route a template stands for: parameter names dropped, `/a/{x}` → `/a/{}`.
+#[must_use]
+pub fn normalize_template(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut depth = 0usize;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                if depth == 0 {
+                    out.push('{');
+                }
+                depth += 1;
+            }
+            '}' if depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    out.push('}');
+                }
+            }
+            _ if depth > 0 => {}
+            _ => out.push(c),
+        }
+    }
+    out.trim_end_matches('/').to_owned()
+}
+
+/// Local references that lead nowhere, and components nothing refers to.
+fn references(doc: &Value, out: &mut Vec<Diagnostic>) {
+    let mut refs: Vec<(String, String)> = Vec::new();
+    collect_refs(doc, "", &mut refs);
+    let mut used: BTreeSet<(String, String)> = BTreeSet::new();
+    for (at, reference) in &refs {
+        let Some(fragment) = reference.strip_prefix('#') else {
+            continue;
+        };
+        let tokens = pointer_tokens(fragment);
+        if let [components, section, name, ..] = tokens.as_slice() {
+            if components == "components" {
+                used.insert((section.clone(), name.clone()));
+            }
+        }
+        if doc.pointer(fragment).is_none() {
+            out.push(Diagnostic::lint(
+                "unresolved-ref",
+                at,
+                format!("`{reference}` does not resolve; operations using it cannot be validated"),
+            ));
+        }
+    }
+    for section in REF_SECTIONS {
+        let Some(entries) = doc
+            .get("components")
+            .and_then(|c| c.get(*section))
+            .and_then(Value::as_object)
+        else {
+            continue;
+        };
+        for name in entries.keys() {
+            if !used.contains(&((*section).to_owned(), name.clone())) {
+                out.push(Diagnostic::lint(
+                    "unused-component",
+                    &pointer_join(&format!("/components/{section}"), name),
+                    format!("components.{section}.{name} is never referenced"),
+                ));
+            }
+        }
+    }
+}
+
+fn collect_refs(v: &Value, at: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let child_at = pointer_join(at, k);
+                match (k.as_str(), child) {
+                    ("$ref", Value::String(r)) => out.push((child_at, r.clone())),
+                    // Examples are data: a `$ref` key in them is not a reference.
+                    ("example" | "examples" | "enum" | "default" | "const", _)
+                        if !child.get("$ref").is_some_and(Value::is_string) =>
+                    {
+                        if k == "examples" {
+                            collect_refs(child, &child_at, out);
+                        }
+                    }
+                    _ => collect_refs(child, &child_at, out),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                collect_refs(child, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn codes(doc: &Value) -> Vec<(String, String)> {
+        let ops = openapi::operations(doc).unwrap();
+        lint(doc, &ops)
+            .into_iter()
+            .map(|d| (d.code.to_owned(), d.pointer))
+            .collect()
+    }
+
+    #[test]
+    fn finds_each_kind() {
+        let doc = json!({
+            "openapi": "3.0.3",
+            "paths": {
+                "/pets/{id}": {"get": {"operationId": "a", "responses": {"200": {"$ref": "#/components/responses/Nope"}}}},
+                "/pets/{petId}": {"get": {"operationId": "b"}, "delete": {}}
+            },
+            "components": {"schemas": {"Unused": {}, "Used": {}},
+                           "responses": {"R": {"description": "", "content": {"a/json": {"schema": {"$ref": "#/components/schemas/Used"}}}}}}
+        });
+        let found = codes(&doc);
+        assert!(found.contains(&(
+            "no-operation-id".into(),
+            "/paths/~1pets~1{petId}/delete".into()
+        )));
+        assert!(found.contains(&("duplicate-path".into(), "/paths/~1pets~1{petId}".into())));
+        assert!(found.contains(&(
+            "unresolved-ref".into(),
+            "/paths/~1pets~1{id}/get/responses/200/$ref".into()
+        )));
+        assert!(found.contains(&(
+            "unused-component".into(),
+            "/components/schemas/Unused".into()
+        )));
+        assert!(found.contains(&("unused-component".into(), "/components/responses/R".into())));
+        assert!(!found.contains(&("unused-component".into(), "/components/schemas/Used".into())));
+    }
+
+    #[test]
+    fn templates_normalize() {
+        assert_eq!(normalize_template("/a/{x}/b.{fmt}/"), "/a/{}/b.{}");
+        assert_eq!(normalize_template("/a/{x{y}}"), "/a/{}");
+    }
+
+    #[test]
+    fn duplicate_spellings_with_different_methods_are_only_noted() {
+        let doc = json!({"openapi": "3.0.3", "paths": {
+            "/a/{x}": {"get": {"operationId": "g"}},
+            "/a/{y}": {"put": {"operationId": "p"}}
+        }});
+        let ops = openapi::operations(&doc).unwrap();
+        let d = lint(&doc, &ops);
+        assert_eq!(d.len(), 1);
+        assert!(d[0].message.contains("different methods"), "{}", d[0]);
+    }
+}

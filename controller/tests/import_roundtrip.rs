@@ -10,6 +10,14 @@
 //! `sweep_every_document` (ignored; `cargo test --release ... -- --ignored --nocapture`)
 //! runs all of them and prints pass rates.
 
+// clippy.toml allows these in #[test] functions only; the helpers here are test code too.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

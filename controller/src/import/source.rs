@@ -9,7 +9,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde_json::Value;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
@@ -44,10 +43,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Value, Diagnostic> {
     if text.trim_start().starts_with(['{', '[']) {
         match serde_json::from_str::<Value>(text) {
             Ok(doc) => return Ok(doc),
-            // Flow-style YAML also starts with `{`; let the YAML parser have a go and
-            // report the JSON error only if that fails too.
+            // Flow-style YAML also starts with `{`: unless the file says it is JSON, let
+            // the YAML parser have a go and report the JSON error only if that fails too.
             Err(json_error) => {
-                if let Ok(doc) = parse_yaml(path, text) {
+                let json_named = path
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+                if let (false, Ok(doc)) = (json_named, parse_yaml(path, text)) {
                     return Ok(doc);
                 }
                 return Err(Diagnostic::new(
@@ -63,23 +65,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Value, Diagnostic> {
 }
 
 fn parse_yaml(path: &Path, text: &str) -> Result<Value, Diagnostic> {
-    let mut documents = serde_yaml_ng::Deserializer::from_str(text);
-    let Some(first) = documents.next() else {
-        return Err(Diagnostic::new(Some(path), None, "", "empty document"));
-    };
-    let doc = Value::deserialize(first).map_err(|e| {
+    // `from_str` reads the whole stream: a syntax error anywhere, or a second document,
+    // is an error rather than a silently partial tree.
+    serde_yaml_ng::from_str::<Value>(text).map_err(|e| {
         let line = e.location().map(|l| l.line());
         Diagnostic::new(Some(path), line, "", format!("invalid YAML: {e}"))
-    })?;
-    if documents.next().is_some() {
-        return Err(Diagnostic::new(
-            Some(path),
-            None,
-            "",
-            "the file holds several YAML documents; an OpenAPI file is one",
-        ));
-    }
-    Ok(doc)
+    })
 }
 
 /// The line (1-based) of each wanted pointer that exists in `text`. A pointer's line is
@@ -254,7 +245,7 @@ mod tests {
 
     #[test]
     fn syntax_errors_carry_the_line() {
-        let e = parse(Path::new("a.yaml"), "a: 1\nb: [unclosed\nc: 2\n").unwrap_err();
+        let e = parse(Path::new("a.yaml"), "a: 1\nb: \"unterminated\nc: 2\n").unwrap_err();
         assert!(e.line.is_some(), "{e}");
         assert!(e.to_string().starts_with("a.yaml:"), "{e}");
         let e = parse(Path::new("a.json"), "{\n\"a\": 1,\n\"b\": }\n").unwrap_err();

@@ -34,3 +34,5 @@ fi
 ENVOY_BIN=$("$VENV/bin/python" -c 'import envoy,os; print(os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy"))')
 [ -x "$ENVOY_BIN" ] || { echo "envoy binary not found at $ENVOY_BIN" >&2; exit 1; }
 ln -sf "$ENVOY_BIN" "$VENV/bin/envoy"
+# Real OpenAPI / Swagger documents for the import round trips (controller/tests/import_roundtrip.rs).
+bash scripts/fetch-openapi-corpus.sh >/dev/null

@@ -123,10 +123,15 @@ pub fn normalize_template(path: &str) -> String {
 /// Local references that lead nowhere, and components nothing refers to.
 fn references(doc: &Value, out: &mut Vec<Diagnostic>) {
     let mut refs: Vec<(String, String)> = Vec::new();
-    collect_refs(doc, "", &mut refs);
+    collect_refs(doc, &mut String::new(), &mut refs);
     let mut used: BTreeSet<(String, String)> = BTreeSet::new();
     for (at, reference) in &refs {
         let Some(fragment) = reference.strip_prefix('#') else {
+            out.push(Diagnostic::lint(
+                "unresolved-ref",
+                at,
+                format!("`{reference}` refers to another document and was not bundled (it stands where the importer does not look for references); operations using it cannot be validated"),
+            ));
             continue;
         };
         let tokens = pointer_tokens(fragment);
@@ -163,28 +168,42 @@ fn references(doc: &Value, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn collect_refs(v: &Value, at: &str, out: &mut Vec<(String, String)>) {
+/// Appends `/token` to a pointer, escaped (RFC 6901).
+pub(crate) fn push_token(pointer: &mut String, token: &str) {
+    pointer.push('/');
+    for c in token.chars() {
+        match c {
+            '~' => pointer.push_str("~0"),
+            '/' => pointer.push_str("~1"),
+            c => pointer.push(c),
+        }
+    }
+}
+
+/// Every `$ref` string with its pointer. `at` is one buffer extended and cut back on the
+/// way down, so only the pointers of references are allocated.
+fn collect_refs(v: &Value, at: &mut String, out: &mut Vec<(String, String)>) {
     match v {
         Value::Object(map) => {
             for (k, child) in map {
-                let child_at = pointer_join(at, k);
+                let len = at.len();
+                push_token(at, k);
+                // Everything is looked at: a key like `default` is a schema keyword in one
+                // place and a response code in another.
                 match (k.as_str(), child) {
-                    ("$ref", Value::String(r)) => out.push((child_at, r.clone())),
-                    // Examples are data: a `$ref` key in them is not a reference.
-                    ("example" | "examples" | "enum" | "default" | "const", _)
-                        if !child.get("$ref").is_some_and(Value::is_string) =>
-                    {
-                        if k == "examples" {
-                            collect_refs(child, &child_at, out);
-                        }
-                    }
-                    _ => collect_refs(child, &child_at, out),
+                    ("$ref", Value::String(r)) => out.push((at.clone(), r.clone())),
+                    _ => collect_refs(child, at, out),
                 }
+                at.truncate(len);
             }
         }
         Value::Array(items) => {
             for (i, child) in items.iter().enumerate() {
-                collect_refs(child, &format!("{at}/{i}"), out);
+                let len = at.len();
+                at.push('/');
+                at.push_str(&i.to_string());
+                collect_refs(child, at, out);
+                at.truncate(len);
             }
         }
         _ => {}

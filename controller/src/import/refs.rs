@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use super::lint::push_token;
 use super::source::{self, SourceFile};
 use super::Diagnostic;
 use crate::error::{pointer_join, pointer_tokens};
@@ -194,6 +195,9 @@ struct Bundler {
     added: Vec<(&'static str, String, Value)>,
     inlining: Vec<(PathBuf, String)>,
     errors: Vec<Diagnostic>,
+    /// How each file is named in messages: as the user named the root, and referenced
+    /// files relative to the file that referred to them (not canonicalized).
+    display: HashMap<PathBuf, PathBuf>,
 }
 
 /// Resolves every external reference of `root` (read from `root.path`), returning the
@@ -230,6 +234,8 @@ pub fn bundle(root: SourceFile) -> Result<Value, Vec<Diagnostic>> {
         taken.insert(s, names);
     }
     let mut doc = root.doc.clone();
+    let mut display = HashMap::new();
+    display.insert(canonical.clone(), root.path.clone());
     let mut b = Bundler {
         root: canonical.clone(),
         swagger,
@@ -239,9 +245,10 @@ pub fn bundle(root: SourceFile) -> Result<Value, Vec<Diagnostic>> {
         added: Vec::new(),
         inlining: Vec::new(),
         errors: Vec::new(),
+        display,
     };
     b.files.insert(canonical.clone(), root);
-    b.walk(&mut doc, &canonical, "", Kind::Doc, 0);
+    b.walk(&mut doc, &canonical, &mut String::new(), Kind::Doc, 0);
     if !b.errors.is_empty() {
         return Err(b.errors);
     }
@@ -275,44 +282,62 @@ impl Bundler {
             .files
             .get(file)
             .and_then(|f| source::nearest_line(&f.text, pointer));
+        let shown = self.shown(file);
         self.errors
-            .push(Diagnostic::new(Some(file), line, pointer, message.into()));
+            .push(Diagnostic::new(Some(&shown), line, pointer, message.into()));
     }
 
     /// Rewrites the references under `node`, which sits at `pointer` of `file` and is of
-    /// kind `kind`.
-    fn walk(&mut self, node: &mut Value, file: &Path, pointer: &str, kind: Kind, depth: usize) {
+    /// kind `kind`. `pointer` is one buffer extended and cut back on the way down.
+    fn walk(
+        &mut self,
+        node: &mut Value,
+        file: &Path,
+        pointer: &mut String,
+        kind: Kind,
+        depth: usize,
+    ) {
         match node {
             Value::Object(map) => {
                 if let Some(Value::String(reference)) = map.get("$ref") {
                     let reference = reference.clone();
-                    // `$ref` inside `properties` is a property named `$ref`, not a
-                    // reference; likewise inside examples.
-                    if !matches!(kind, Kind::Other | Kind::Example) {
+                    // Under data (an example's `value`, an `enum`...) a `$ref` key is data.
+                    if kind != Kind::Other {
                         self.reference(node, &reference, file, pointer, kind, depth);
                         return;
                     }
                 }
                 for (key, child) in map.iter_mut() {
-                    let at = pointer_join(pointer, key);
                     let child_kind = if kind == Kind::Schema && is_schema_map_keyword(key) {
                         Kind::SchemaMap
                     } else {
                         child_kind(kind, key)
                     };
-                    self.walk(child, file, &at, child_kind, depth);
+                    if child_kind == Kind::Other && !child.is_object() && !child.is_array() {
+                        continue;
+                    }
+                    let len = pointer.len();
+                    push_token(pointer, key);
+                    self.walk(child, file, pointer, child_kind, depth);
+                    pointer.truncate(len);
                 }
             }
             Value::Array(items) => {
                 for (i, child) in items.iter_mut().enumerate() {
-                    let at = format!("{pointer}/{i}");
+                    if !child.is_object() && !child.is_array() {
+                        continue;
+                    }
                     // Lists hold items of the parent's kind (allOf members, parameters).
                     let item_kind = match kind {
                         Kind::ParamList => Kind::Param,
                         Kind::Schema => Kind::Schema,
                         _ => Kind::Other,
                     };
-                    self.walk(child, file, &at, item_kind, depth);
+                    let len = pointer.len();
+                    pointer.push('/');
+                    pointer.push_str(&i.to_string());
+                    self.walk(child, file, pointer, item_kind, depth);
+                    pointer.truncate(len);
                 }
             }
             _ => {}
@@ -347,13 +372,21 @@ impl Bundler {
         } else {
             let base = file.parent().unwrap_or(Path::new("."));
             let joined = base.join(percent_decode(file_part));
+            let shown_base = self.shown(file);
+            let shown = shown_base
+                .parent()
+                .unwrap_or(Path::new(""))
+                .join(percent_decode(file_part));
             match std::fs::canonicalize(&joined) {
-                Ok(p) => p,
+                Ok(p) => {
+                    self.display.entry(p.clone()).or_insert(shown);
+                    p
+                }
                 Err(e) => {
                     self.error(
                         file,
                         &ref_at,
-                        format!("cannot resolve `{reference}`: {}: {e}", joined.display()),
+                        format!("cannot resolve `{reference}`: {}: {e}", shown.display()),
                     );
                     return;
                 }
@@ -409,7 +442,7 @@ impl Bundler {
                         self.walk(
                             &mut content,
                             &target_file,
-                            &fragment,
+                            &mut fragment.clone(),
                             section_kind(section),
                             depth,
                         );
@@ -433,7 +466,13 @@ impl Bundler {
                 }
                 self.inlining.push(key);
                 let mut content = target;
-                self.walk(&mut content, &target_file, &fragment, kind, depth + 1);
+                self.walk(
+                    &mut content,
+                    &target_file,
+                    &mut fragment.clone(),
+                    kind,
+                    depth + 1,
+                );
                 self.inlining.pop();
                 // Siblings of a path-item `$ref` (a summary, extra operations) are kept and
                 // win over the referenced item.
@@ -452,6 +491,13 @@ impl Bundler {
         }
     }
 
+    fn shown(&self, file: &Path) -> PathBuf {
+        self.display
+            .get(file)
+            .cloned()
+            .unwrap_or_else(|| file.to_path_buf())
+    }
+
     /// Reads `path` once; false (and an error at the referring place) when it cannot.
     fn load(&mut self, path: &Path, from: &Path, ref_at: &str) -> bool {
         if self.files.contains_key(path) {
@@ -462,14 +508,16 @@ impl Bundler {
                 self.files.insert(path.to_path_buf(), f);
                 true
             }
-            Err(e) => {
+            Err(mut e) => {
                 // The referenced file's own problem, with its own line, and where it was
                 // referred to.
+                let shown = self.shown(path);
+                e.file = Some(shown.clone());
                 self.errors.push(e);
                 self.error(
                     from,
                     ref_at,
-                    format!("referenced from here: {}", path.display()),
+                    format!("referenced from here: {}", shown.display()),
                 );
                 false
             }

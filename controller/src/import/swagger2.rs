@@ -67,7 +67,7 @@ const SCHEMA_KEYS: &[&str] = &[
 impl Converter<'_> {
     fn warn(&mut self, pointer: &str, message: impl Into<String>) {
         self.warnings
-            .push(Diagnostic::new(None, None, pointer, message.into()));
+            .push(Diagnostic::lint("swagger2", pointer, message.into()));
     }
 
     fn document(&mut self) -> Value {
@@ -364,10 +364,13 @@ impl Converter<'_> {
                 "schemes" => {
                     // Per-operation schemes have no 3.0 counterpart short of a copy of the
                     // servers; the gateway routes by path, so they change nothing here.
-                    self.warn(
-                        &pointer_join(at, "schemes"),
-                        "per-operation `schemes` are dropped (OpenAPI 3 has no equivalent)",
-                    );
+                    // Only worth a word when they differ from the document's.
+                    if Some(value) != self.doc.get("schemes") {
+                        self.warn(
+                            &pointer_join(at, "schemes"),
+                            "per-operation `schemes` differing from the document's are dropped (OpenAPI 3 has no equivalent)",
+                        );
+                    }
                 }
                 _ => {
                     out.insert(key.clone(), fix_refs(value));

@@ -581,15 +581,30 @@ fn server_hosts(doc: &Value) -> Vec<String> {
             authority.split(':').next().unwrap_or("").to_owned()
         };
         let host = host.to_ascii_lowercase();
-        let valid = !host.is_empty()
-            && host.chars().all(|c| {
-                c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '*' | '[' | ']' | ':')
-            });
-        if valid && !out.contains(&host) {
+        if is_host_pattern(&host) && !out.contains(&host) {
             out.push(host);
         }
     }
     out
+}
+
+/// What the filter accepts in `hosts` (`router::normalize_host_pattern`): a host name, an
+/// IPv6 literal, `*.suffix` or `*`. Server URLs with unset variables (`https://.api.com`)
+/// or underscores are left out rather than refused later.
+fn is_host_pattern(host: &str) -> bool {
+    if host == "*" {
+        return true;
+    }
+    let name = host.strip_prefix("*.").unwrap_or(host);
+    if name.starts_with('[') && name.ends_with(']') {
+        return true;
+    }
+    !name.is_empty()
+        && !name.starts_with('.')
+        && !name.contains("..")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
 }
 
 fn substitute(url: &str, variables: Option<&Value>) -> String {

@@ -834,3 +834,20 @@ fn scheme_names_become_kubernetes_names() {
     assert_eq!(security::k8s_name("--a..b--"), "a-b");
     assert_eq!(security::k8s_name("!!"), "provider");
 }
+
+#[test]
+fn hosts_come_from_absolute_server_urls() {
+    let doc = json!({"servers": [
+        {"url": "https://API.example.com:8443/v1"},
+        {"url": "http://api.example.com/v2"},
+        {"url": "https://{region}.example.com", "variables": {"region": {"default": "eu"}}},
+        {"url": "https://{tenant}.example.com", "variables": {}},
+        {"url": "https://bad_host.example.com"},
+        {"url": "/relative"},
+        {"url": "//cdn.example.com/x"}
+    ]});
+    assert_eq!(
+        server_hosts(&doc),
+        ["api.example.com", "eu.example.com", "cdn.example.com"]
+    );
+}

@@ -339,6 +339,7 @@ pub fn to_apischema(doc: Value, options: &ImportOptions) -> Result<Imported, Imp
     };
     openapi::check_version(&doc).map_err(|e| Diagnostic::new(None, None, &e.pointer, e.message))?;
     refs::inline_path_items(&mut doc).map_err(ImportError)?;
+    drop_empty_operation_ids(&mut doc, &mut warnings);
     let ops = openapi::operations(&doc).map_err(|errors| {
         ImportError(
             errors
@@ -507,6 +508,41 @@ fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(bytes)?;
     encoder.finish()
+}
+
+/// `operationId: ""` (or a non-string) names nothing; the compiler refuses it. Removing it
+/// lets the operation get a generated id, which is what the author's tool meant by leaving
+/// it blank.
+fn drop_empty_operation_ids(doc: &mut Value, warnings: &mut Vec<Diagnostic>) {
+    let Some(Value::Object(paths)) = doc.get_mut("paths") else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, operation) in item.iter_mut() {
+            let is_method = gatehouse_filter::config::Method::ALL
+                .into_iter()
+                .any(|m| m.as_str().eq_ignore_ascii_case(method));
+            let Some(operation) = operation.as_object_mut().filter(|_| is_method) else {
+                continue;
+            };
+            let blank = match operation.get("operationId") {
+                Some(Value::String(id)) => id.trim().is_empty(),
+                Some(_) => true,
+                None => false,
+            };
+            if blank {
+                operation.remove("operationId");
+                warnings.push(Diagnostic::lint(
+                    "no-operation-id",
+                    &pointer_join(&pointer_join(&pointer_join("/paths", path), method), "operationId"),
+                    "an empty or non-string operationId is ignored; the operation gets a generated one",
+                ));
+            }
+        }
+    }
 }
 
 /// Operations sharing an authored operationId (the compiler refuses them): the later ones

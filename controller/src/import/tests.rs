@@ -851,3 +851,28 @@ fn hosts_come_from_absolute_server_urls() {
         ["api.example.com", "eu.example.com", "cdn.example.com"]
     );
 }
+
+#[test]
+fn blank_operation_ids_are_dropped_with_a_warning() {
+    let doc = json!({"openapi": "3.0.3", "info": {"title": "b", "version": "1"}, "paths": {
+        "/a": {"get": {"operationId": ""}, "put": {"operationId": 7}}
+    }});
+    let imported = import_default(doc);
+    assert!(imported.openapi["paths"]["/a"]["get"]
+        .get("operationId")
+        .is_none());
+    assert_eq!(
+        imported
+            .warnings
+            .iter()
+            .filter(|w| w.pointer.ends_with("/operationId"))
+            .count(),
+        2
+    );
+    let ids: Vec<String> = compile_imported(&imported).unwrap().apis[0]
+        .operations
+        .iter()
+        .map(|o| o.operation_id.clone())
+        .collect();
+    assert_eq!(ids, ["get_a", "put_a"]);
+}

@@ -459,12 +459,13 @@ fn known_failures() -> std::collections::BTreeMap<String, String> {
 /// The gist of a compile error: its message without file, resource and pointer, with
 /// quoted specifics cut, so errors of one kind count together.
 fn enforce_reason(error: &str) -> String {
-    let message = error
-        .split(": ")
-        .skip_while(|part| !part.starts_with('/'))
-        .skip(1)
-        .collect::<Vec<_>>()
-        .join(": ");
+    // `compile: FILE: ApiSchema NS/NAME: /spec/...: message`: the message after the pointer.
+    let parts: Vec<&str> = error.split(": ").collect();
+    let message = parts
+        .iter()
+        .position(|p| p.starts_with("/spec"))
+        .map(|i| parts.get(i + 1..).unwrap_or_default().join(": "))
+        .unwrap_or_default();
     let message = if message.is_empty() {
         error.to_owned()
     } else {

@@ -7,8 +7,10 @@
 //! `@readme/oas-examples`, and the Kubernetes descriptions shipped in `kubernetes-client`.
 //!
 //! `fixed_documents_round_trip` runs a fixed list of varied documents on every test run;
-//! `sweep_every_document` (ignored; `cargo test --release ... -- --ignored --nocapture`)
-//! runs all of them and prints pass rates.
+//! `sweep_every_document` (ignored) runs all of them and prints pass rates:
+//! `CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_PANIC=unwind cargo test --release
+//! -p gatehouse-controller --test import_roundtrip sweep_every_document -- --ignored --nocapture`
+//! (the workspace's release profile is the wasm one; test builds cannot abort on panic).
 
 // clippy.toml allows these in #[test] functions only; the helpers here are test code too.
 #![allow(

@@ -187,10 +187,15 @@ fn collect_refs(v: &Value, at: &mut String, out: &mut Vec<(String, String)>) {
         Value::Object(map) => {
             for (k, child) in map {
                 let len = at.len();
+                // Example values are data: a `$ref` key in them is not a reference. Other
+                // keys are all looked at (`default` is a schema keyword in one place and a
+                // response code in another).
+                let parent_is_properties = at.ends_with("/properties");
+                let data = (k == "example" && !parent_is_properties)
+                    || (k == "value" && at.contains("/examples/"));
                 push_token(at, k);
-                // Everything is looked at: a key like `default` is a schema keyword in one
-                // place and a response code in another.
                 match (k.as_str(), child) {
+                    _ if data => {}
                     ("$ref", Value::String(r)) => out.push((at.clone(), r.clone())),
                     _ => collect_refs(child, at, out),
                 }

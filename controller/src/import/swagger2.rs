@@ -439,10 +439,12 @@ impl Converter<'_> {
             Some(list) => list.iter().filter(|t| !is_form(t)).cloned().collect(),
             None => Vec::new(),
         };
-        let types = if types.is_empty() {
-            vec!["application/json".to_owned()]
-        } else {
-            types
+        // A body schema under form types only (`consumes: [application/x-www-form-urlencoded]`
+        // with an object `schema`) is the form's schema; no `consumes` at all means JSON.
+        let types = match (types.is_empty(), consumes) {
+            (false, _) => types,
+            (true, Some(list)) if !list.is_empty() => list.to_vec(),
+            (true, _) => vec!["application/json".to_owned()],
         };
         let content: Map<String, Value> = types
             .into_iter()

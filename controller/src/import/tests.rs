@@ -127,6 +127,26 @@ fn body_parameter_becomes_request_body_per_consumed_type() {
 }
 
 #[test]
+fn body_under_form_consumes_is_the_form_schema() {
+    let doc = convert(&swagger(json!({"paths": {"/a": {"post": {
+        "consumes": ["application/x-www-form-urlencoded"],
+        "parameters": [{"in": "body", "name": "b", "schema": {"type": "object", "properties": {"x": {"type": "integer"}}}}],
+        "responses": {}}}}})));
+    let content = op(&doc, "/a", "post")["requestBody"]["content"]
+        .as_object()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        content.keys().collect::<Vec<_>>(),
+        ["application/x-www-form-urlencoded"]
+    );
+    assert_eq!(
+        content["application/x-www-form-urlencoded"]["schema"]["properties"]["x"]["type"],
+        "integer"
+    );
+}
+
+#[test]
 fn body_without_consumes_is_json() {
     let doc = convert(&swagger(json!({"paths": {"/a": {"post": {
         "parameters": [{"in": "body", "name": "b", "schema": {"type": "object"}}], "responses": {}}}}})));

@@ -67,3 +67,5 @@ if [ "$(node -p "require('./tools/oidc-provider/node_modules/oidc-provider/packa
   say "installing oidc-provider@$OIDC_PROVIDER_VERSION into tools/oidc-provider (npm cache in ~/.npm)"
   (cd tools/oidc-provider && npm ci --no-audit --no-fund --cache "$HOME/.npm" --loglevel=error)
 fi
+# Real OpenAPI / Swagger documents for the import round trips (controller/tests/import_roundtrip.rs).
+bash scripts/fetch-openapi-corpus.sh >/dev/null

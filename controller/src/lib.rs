@@ -9,6 +9,7 @@ pub mod cache;
 pub mod compile;
 pub mod envoy;
 pub mod error;
+pub mod import;
 pub mod learn;
 pub mod load;
 pub mod local;

@@ -78,6 +78,8 @@ enum Command {
     /// Response cache operations on a running proxy.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Turn an OpenAPI 3.0/3.1 or Swagger 2.0 file into an ApiSchema resource (YAML).
+    Import(ImportArgs),
     /// Infer an OpenAPI 3.1 document from samples (JSON Lines) or a HAR file.
     Infer {
         #[arg(long, value_name = "FILE.jsonl", conflicts_with = "har")]
@@ -167,12 +169,66 @@ struct CollectorArgs {
     learned_model: Option<PathBuf>,
 }
 
+#[derive(Debug, clap::Args)]
+struct ImportArgs {
+    /// The OpenAPI or Swagger file (JSON or YAML); `$ref`s to other local files are bundled.
+    file: PathBuf,
+    /// metadata.name (default: from info.title, else the file name).
+    #[arg(long)]
+    name: Option<String>,
+    /// metadata.namespace of every resource written.
+    #[arg(long, default_value = "default")]
+    namespace: String,
+    /// spec.hosts entry; repeatable (default: the hosts of the server URLs, else `*`).
+    #[arg(long = "host", value_name = "HOST")]
+    hosts: Vec<String>,
+    /// spec.basePath (default: the path of the first server URL, at compile time).
+    #[arg(long)]
+    base_path: Option<String>,
+    /// spec.strict: unknown routes answer 404.
+    #[arg(long)]
+    strict: bool,
+    /// spec.policies.defaults.validation.mode.
+    #[arg(long, value_enum)]
+    validation: Option<ValidationArg>,
+    /// Check a security scheme's credentials as JWTs of this IdentityProvider
+    /// (SCHEME=NAME or SCHEME=NAMESPACE/NAME); repeatable.
+    #[arg(long = "provider-map", value_name = "SCHEME=PROVIDER", value_parser = parse_mapping)]
+    provider_map: Vec<(String, String)>,
+    /// Documents larger than this (bytes of compact JSON) go to a ConfigMap.
+    #[arg(long, value_name = "BYTES", default_value_t = gatehouse_controller::import::DEFAULT_CONFIGMAP_THRESHOLD)]
+    configmap_threshold: usize,
+    /// Where to write the YAML; `-` for stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE", default_value = "-")]
+    output: PathBuf,
+    /// Print every warning instead of the first few of each kind.
+    #[arg(long)]
+    all_warnings: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ValidationArg {
+    Enforce,
+    Report,
+    Off,
+}
+
+fn parse_mapping(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((scheme, provider)) if !scheme.is_empty() && !provider.is_empty() => {
+            Ok((scheme.to_owned(), provider.to_owned()))
+        }
+        _ => Err(format!("`{s}`: expected SCHEME=PROVIDER")),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let result = match cli.command {
         Command::Compile { paths, output } => compile_command(&paths, &output),
         Command::Scan(args) => scan_cmd::run(&args),
+        Command::Import(args) => import_command(&args),
         Command::Run {
             local,
             config_out,
@@ -366,4 +422,79 @@ fn start_collector(
         Duration::from_secs(10),
     )?;
     Ok(Some(collector))
+}
+
+fn import_command(args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    use gatehouse_controller::import::{self, ImportOptions, ValidationMode};
+    let options = ImportOptions {
+        name: args.name.clone(),
+        namespace: Some(args.namespace.clone()),
+        hosts: args.hosts.clone(),
+        base_path: args.base_path.clone(),
+        strict: args.strict,
+        validation: args.validation.map(|v| match v {
+            ValidationArg::Enforce => ValidationMode::Enforce,
+            ValidationArg::Report => ValidationMode::Report,
+            ValidationArg::Off => ValidationMode::Off,
+        }),
+        provider_map: args.provider_map.iter().cloned().collect(),
+        configmap_threshold: args.configmap_threshold,
+    };
+    let started = std::time::Instant::now();
+    let imported = match import::import_file(&args.file, &options) {
+        Ok(imported) => imported,
+        Err(e) => {
+            let mut stderr = std::io::stderr().lock();
+            for d in &e.0 {
+                writeln!(stderr, "error: {d}")?;
+            }
+            writeln!(stderr, "{} error(s); nothing written", e.0.len())?;
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let yaml = imported.to_yaml()?;
+    if args.output.as_os_str() == "-" {
+        std::io::stdout().lock().write_all(yaml.as_bytes())?;
+    } else {
+        write_atomic(&args.output, yaml.as_bytes())
+            .with_context(|| format!("cannot write {}", args.output.display()))?;
+    }
+    let mut stderr = std::io::stderr().lock();
+    // Plain lines: warnings are part of the command's answer. Large documents can have
+    // thousands of one kind; the first few of each say enough.
+    const SHOWN_PER_KIND: usize = 10;
+    let mut per_kind: std::collections::BTreeMap<&str, usize> = Default::default();
+    for w in &imported.warnings {
+        let n = per_kind.entry(w.code).or_default();
+        *n += 1;
+        if args.all_warnings || *n <= SHOWN_PER_KIND {
+            writeln!(stderr, "warning: {w}")?;
+        }
+    }
+    for (code, n) in &per_kind {
+        if !args.all_warnings && *n > SHOWN_PER_KIND {
+            writeln!(
+                stderr,
+                "warning: ... {} more [{code}] (--all-warnings shows them)",
+                n - SHOWN_PER_KIND
+            )?;
+        }
+    }
+    for p in &imported.referenced_providers {
+        writeln!(stderr, "note: auth policies name IdentityProvider {p}")?;
+    }
+    let placement = match &imported.config_map {
+        Some(_) => "document in a ConfigMap",
+        None => "document inline",
+    };
+    writeln!(
+        stderr,
+        "imported {} ({}): {} operations, {} warnings, {placement}, {} ms",
+        args.file.display(),
+        imported.source_version,
+        imported.operations,
+        imported.warnings.len(),
+        started.elapsed().as_millis()
+    )?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -6,11 +6,14 @@
 //! writes, the filter accepts.
 
 pub mod compile;
+pub mod crd;
 pub mod envoy;
 pub mod error;
 pub mod load;
 pub mod local;
 pub mod openapi;
+pub mod openapi_ref;
+pub mod operator;
 pub mod providers;
 pub mod resource;
 pub mod validation;

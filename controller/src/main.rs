@@ -68,13 +68,33 @@ enum Command {
         #[arg(long, value_name = "NAME", default_value = "gatehouse")]
         filter_name: String,
     },
+    /// Print the CustomResourceDefinitions (YAML) for `kubectl apply -f -`.
+    Crds,
+}
+
+fn crds_command() -> ExitCode {
+    match gatehouse_controller::crd::crds_yaml() {
+        Ok(yaml) => {
+            print!("{yaml}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
+    // `crds` needs neither logging nor a runtime.
+    if std::env::args().nth(1).as_deref() == Some("crds") {
+        return crds_command();
+    }
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let result = match cli.command {
         Command::Compile { paths, output } => compile_command(&paths, &output),
+        Command::Crds => return crds_command(),
         Command::Run {
             local,
             config_out,

@@ -56,6 +56,8 @@ pub fn compile_providers(
             ));
             continue;
         }
+        // Read by the Kubernetes operator only; local mode lets every namespace refer.
+        map.remove("allowedNamespaces");
         map.insert("name".into(), serde_json::Value::String(name));
         match serde_path_to_error::deserialize::<_, Provider>(spec) {
             Ok(provider) => out.push(provider),

@@ -1,0 +1,3 @@
+//! `gatehouse run`: the Kubernetes operator (`docs/kubernetes.md`).
+
+pub mod index;

@@ -34,3 +34,9 @@ fi
 ENVOY_BIN=$("$VENV/bin/python" -c 'import envoy,os; print(os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy"))')
 [ -x "$ENVOY_BIN" ] || { echo "envoy binary not found at $ENVOY_BIN" >&2; exit 1; }
 ln -sf "$ENVOY_BIN" "$VENV/bin/envoy"
+
+# The operator tests run a real kube-apiserver (../shared/k8s) against Debian's etcd.
+if ! command -v etcd >/dev/null 2>&1; then
+  say "installing etcd-server (Debian) for the operator tests"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server) >/dev/null
+fi

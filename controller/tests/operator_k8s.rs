@@ -390,6 +390,38 @@ async fn operator_against_a_real_api_server() {
     );
     assert_ne!(plugin_version, written_version);
 
+    // A new module URL is rolled out although the configuration is the same.
+    drop(operator);
+    let operator = Operator::start(
+        &server,
+        "new-module",
+        &[
+            "--fail-strategy",
+            "FAIL_OPEN",
+            "--wasm-url",
+            "oci://registry.example/gatehouse/filter:v2",
+        ],
+    );
+    let (spec, same_hash) = eventually("WasmPlugin with the new module URL", || async {
+        plugin_config(&client)
+            .await
+            .filter(|(s, _)| s["url"] == "oci://registry.example/gatehouse/filter:v2")
+    })
+    .await;
+    assert_eq!(
+        api_names(&spec),
+        ["shop/broken", "shop/orders", "shop/pets"]
+    );
+    let status_hash = schemas
+        .get("pets")
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .config_hash
+        .unwrap();
+    assert_eq!(same_hash, status_hash);
+
     // --- delete: every API gone → the WasmPlugin is deleted and the finalizers let go.
     for name in ["pets", "broken", "orders"] {
         schemas

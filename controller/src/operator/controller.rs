@@ -25,7 +25,7 @@ use super::error::Error;
 use super::index::{self, Desired, Index, ObjectKey, ProviderEntry, SchemaEntry, TargetKey};
 use super::index::{TargetKind, COMPILED, CONFLICTED, PROGRAMMED};
 use super::metrics::Metrics;
-use super::outputs::{self, ModuleOptions, FIELD_MANAGER, HASH_ANNOTATION};
+use super::outputs::{self, ModuleOptions, FIELD_MANAGER, OBJECT_HASH_ANNOTATION};
 use crate::crd::{ApiSchemaStatus, Condition, IdentityProviderStatus, KubeIdentityProvider};
 use crate::openapi_ref::ConfigMapData;
 use crate::resource::KubeApiSchema;
@@ -225,12 +225,29 @@ fn find<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
     conditions.iter().find(|c| c.type_ == type_)
 }
 
+fn has_finalizer(s: &KubeApiSchema) -> bool {
+    s.finalizers().iter().any(|f| f == FINALIZER)
+}
+
+/// Runs the writes, at most 16 at a time; returns their errors.
+async fn in_parallel<F>(writes: Vec<F>) -> Vec<Error>
+where
+    F: std::future::Future<Output = Result<(), Error>>,
+{
+    futures::stream::iter(writes)
+        .buffer_unordered(16)
+        .filter_map(|r| async move { r.err() })
+        .collect()
+        .await
+}
+
 pub struct Controller {
     client: Client,
     options: ControllerOptions,
     metrics: Arc<Metrics>,
     recorder: Recorder,
-    /// Hash of each generated object as last written or found.
+    /// Object hash (`gatehouse.dev/object-hash`) of each generated object as last written
+    /// or found.
     applied: BTreeMap<TargetKey, String>,
     /// Target kinds whose resource is not installed (no Istio / Envoy Gateway CRD).
     missing_kinds: BTreeSet<TargetKind>,
@@ -282,7 +299,7 @@ impl Controller {
                     for o in list {
                         let hash = o
                             .annotations()
-                            .get(HASH_ANNOTATION)
+                            .get(OBJECT_HASH_ANNOTATION)
                             .cloned()
                             .unwrap_or_default();
                         let key = TargetKey {
@@ -372,16 +389,6 @@ impl Controller {
         self.metrics
             .set_objects("Secret", stores.secrets.state().len());
 
-        for s in &schemas {
-            if s.meta().deletion_timestamp.is_none()
-                && !s.finalizers().iter().any(|f| f == FINALIZER)
-            {
-                if let Err(e) = self.add_finalizer(s).await {
-                    errors.push(e);
-                }
-            }
-        }
-
         let (index, uids) = build_index(stores);
         let started = Instant::now();
         let desired = index::reconcile(&index);
@@ -393,43 +400,51 @@ impl Controller {
 
         // Seconds, as Kubernetes writes its own times.
         let now = Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-        for s in &schemas {
-            let key = key_of(s.as_ref());
-            let Some(mut status) = desired.schemas.get(&key).cloned() else {
-                continue;
-            };
-            if let Some(message) = desired.schema_targets.get(&key).and_then(|t| failed.get(t)) {
-                if let Some(c) = status.conditions.iter_mut().find(|c| c.type_ == PROGRAMMED) {
-                    c.status = "False".into();
-                    c.reason = "ApplyFailed".into();
-                    c.message.clone_from(message);
+        // Writes to distinct objects, a bounded number in flight: with hundreds of
+        // ApiSchemas one at a time would make the first pass slow.
+        let this = &*self;
+        let finalizers: Vec<_> = schemas
+            .iter()
+            .filter(|s| s.meta().deletion_timestamp.is_none() && !has_finalizer(s))
+            .map(|s| this.add_finalizer(s))
+            .collect();
+        errors.extend(in_parallel(finalizers).await);
+        let statuses: Vec<_> = schemas
+            .iter()
+            .filter_map(|s| {
+                let key = key_of(s.as_ref());
+                let mut status = desired.schemas.get(&key).cloned()?;
+                if let Some(message) = desired.schema_targets.get(&key).and_then(|t| failed.get(t))
+                {
+                    if let Some(c) = status.conditions.iter_mut().find(|c| c.type_ == PROGRAMMED) {
+                        c.status = "False".into();
+                        c.reason = "ApplyFailed".into();
+                        c.message.clone_from(message);
+                    }
+                    status.config_hash = None;
                 }
-                status.config_hash = None;
-            }
-            if let Err(e) = self.update_schema_status(s, status, &now).await {
-                errors.push(e);
-            }
-        }
-        for p in stores.providers.state() {
-            let Some(status) = desired.providers.get(&key_of(p.as_ref())).cloned() else {
-                continue;
-            };
-            if let Err(e) = self.update_provider_status(&p, status, &now).await {
-                errors.push(e);
-            }
-        }
+                Some(this.update_schema_status(s, status, &now))
+            })
+            .collect();
+        errors.extend(in_parallel(statuses).await);
+        let providers = stores.providers.state();
+        let provider_statuses: Vec<_> = providers
+            .iter()
+            .filter_map(|p| {
+                let status = desired.providers.get(&key_of(p.as_ref())).cloned()?;
+                Some(this.update_provider_status(p, status, &now))
+            })
+            .collect();
+        errors.extend(in_parallel(provider_statuses).await);
 
         // Deleted ApiSchemas are out of every configuration now; let them go.
         if failed.is_empty() {
-            for s in &schemas {
-                if s.meta().deletion_timestamp.is_some()
-                    && s.finalizers().iter().any(|f| f == FINALIZER)
-                {
-                    if let Err(e) = self.remove_finalizer(s).await {
-                        errors.push(e);
-                    }
-                }
-            }
+            let removals: Vec<_> = schemas
+                .iter()
+                .filter(|s| s.meta().deletion_timestamp.is_some() && has_finalizer(s))
+                .map(|s| this.remove_finalizer(s))
+                .collect();
+            errors.extend(in_parallel(removals).await);
         }
         errors
     }
@@ -444,10 +459,18 @@ impl Controller {
         let mut failed = BTreeMap::new();
         let params = PatchParams::apply(FIELD_MANAGER).force();
         for (target, output) in &desired.targets {
-            if self.applied.get(target) == Some(&output.hash) {
+            let object = outputs::object(target, output, uids, &self.options.module);
+            let object_hash = object
+                .pointer(&format!(
+                    "/metadata/annotations/{}",
+                    OBJECT_HASH_ANNOTATION.replace('/', "~1")
+                ))
+                .and_then(|h| h.as_str())
+                .unwrap_or_default()
+                .to_owned();
+            if self.applied.get(target) == Some(&object_hash) {
                 continue;
             }
-            let object = outputs::object(target, output, uids, &self.options.module);
             let api = self.dynamic(target.kind, &target.namespace);
             match api
                 .patch(&target.name, &params, &Patch::Apply(&object))
@@ -456,7 +479,7 @@ impl Controller {
                 Ok(_) => {
                     tracing::info!(target = %target, hash = %output.hash, apis = output.members.len(), "configuration written");
                     self.metrics.wrote(target.kind.object_kind());
-                    self.applied.insert(target.clone(), output.hash.clone());
+                    self.applied.insert(target.clone(), object_hash);
                 }
                 Err(source) => {
                     let message = if self.missing_kinds.contains(&target.kind) {
@@ -501,17 +524,20 @@ impl Controller {
     async fn add_finalizer(&self, s: &KubeApiSchema) -> Result<(), Error> {
         let api: Api<KubeApiSchema> =
             Api::namespaced(self.client.clone(), &s.namespace().unwrap_or_default());
-        let mut finalizers = s.finalizers().to_vec();
-        finalizers.push(FINALIZER.into());
-        // resourceVersion makes this a compare-and-swap: a concurrent edit wins, the next
-        // pass retries.
-        let patch = serde_json::json!({
-            "metadata": { "finalizers": finalizers, "resourceVersion": s.resource_version() }
-        });
+        // A JSON patch that appends, so other controllers' finalizers are never clobbered;
+        // with no list yet, the `test` makes it fail (and retry) if one appeared meanwhile.
+        let patch: json_patch::Patch = serde_json::from_value(if s.finalizers().is_empty() {
+            serde_json::json!([
+                { "op": "test", "path": "/metadata/resourceVersion", "value": s.resource_version() },
+                { "op": "add", "path": "/metadata/finalizers", "value": [FINALIZER] }
+            ])
+        } else {
+            serde_json::json!([{ "op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER }])
+        })?;
         api.patch(
             &s.name_any(),
             &PatchParams::default(),
-            &Patch::Merge(&patch),
+            &Patch::Json::<()>(patch),
         )
         .await
         .map(|_| ())
@@ -524,15 +550,20 @@ impl Controller {
     async fn remove_finalizer(&self, s: &KubeApiSchema) -> Result<(), Error> {
         let api: Api<KubeApiSchema> =
             Api::namespaced(self.client.clone(), &s.namespace().unwrap_or_default());
-        let finalizers: Vec<&String> = s.finalizers().iter().filter(|f| *f != FINALIZER).collect();
-        let patch = serde_json::json!({
-            "metadata": { "finalizers": finalizers, "resourceVersion": s.resource_version() }
-        });
+        let Some(at) = s.finalizers().iter().position(|f| f == FINALIZER) else {
+            return Ok(());
+        };
+        // `test` first: if the list changed since it was read, nothing is removed.
+        let path = format!("/metadata/finalizers/{at}");
+        let patch: json_patch::Patch = serde_json::from_value(serde_json::json!([
+            { "op": "test", "path": path, "value": FINALIZER },
+            { "op": "remove", "path": path }
+        ]))?;
         match api
             .patch(
                 &s.name_any(),
                 &PatchParams::default(),
-                &Patch::Merge(&patch),
+                &Patch::Json::<()>(patch),
             )
             .await
         {

@@ -18,6 +18,10 @@ pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY: &str = "gatehouse";
 /// SHA-256 of the configuration the object carries.
 pub const HASH_ANNOTATION: &str = "gatehouse.dev/config-hash";
+/// SHA-256 of the whole generated object (without this annotation): what decides whether
+/// it is rewritten, so a new module URL or selector is written even when the configuration
+/// is the same.
+pub const OBJECT_HASH_ANNOTATION: &str = "gatehouse.dev/object-hash";
 /// The ApiSchemas (namespace/name, comma-separated) in the configuration.
 pub const APIS_ANNOTATION: &str = "gatehouse.dev/apis";
 
@@ -185,7 +189,26 @@ pub fn object(
             );
         }
     }
+    let hash = object_hash(&object);
+    if let Some(annotations) = object
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("annotations"))
+    {
+        set(annotations, OBJECT_HASH_ANNOTATION, hash.into());
+    }
     object
+}
+
+/// SHA-256 (hex) of the object's JSON; `serde_json` keeps map keys sorted, so equal objects
+/// hash equally.
+#[must_use]
+pub fn object_hash(object: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = serde_json::to_vec(object).unwrap_or_default();
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -229,6 +252,20 @@ mod tests {
         assert_eq!(o["apiVersion"], "extensions.istio.io/v1alpha1");
         assert_eq!(o["metadata"]["namespace"], "shop");
         assert_eq!(o["metadata"]["annotations"][HASH_ANNOTATION], out.hash);
+        let object_hash = o["metadata"]["annotations"][OBJECT_HASH_ANNOTATION].clone();
+        assert_eq!(object_hash.as_str().unwrap().len(), 64);
+        // Same input, same object; another module URL, another object hash.
+        assert_eq!(object(&key, &out, &uids, &module()), o);
+        let other = ModuleOptions {
+            url: "oci://ghcr.io/gatehouse-dev/filter:0.2.0".into(),
+            ..module()
+        };
+        let o2 = object(&key, &out, &uids, &other);
+        assert_eq!(o2["metadata"]["annotations"][HASH_ANNOTATION], out.hash);
+        assert_ne!(
+            o2["metadata"]["annotations"][OBJECT_HASH_ANNOTATION],
+            object_hash
+        );
         assert_eq!(o["metadata"]["ownerReferences"][0]["uid"], "u-1");
         assert_eq!(o["spec"]["phase"], "AUTHN");
         assert_eq!(o["spec"]["failStrategy"], "FAIL_CLOSE");

@@ -58,6 +58,23 @@ impl ApiServer {
 
 impl Drop for ApiServer {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // Keep the operator and API server logs of a failed test.
+            let keep =
+                std::env::temp_dir().join(format!("gatehouse-k8s-test-{}", std::process::id()));
+            let _ = std::fs::create_dir_all(&keep);
+            for entry in std::fs::read_dir(self.dir.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "log") {
+                    let _ = std::fs::copy(&path, keep.join(entry.file_name()));
+                }
+            }
+            eprintln!("logs kept in {}", keep.display());
+        }
         let _ = Command::new("bash")
             .arg(scripts().join("stop-apiserver.sh"))
             .arg(self.dir.path())
@@ -139,7 +156,11 @@ impl Operator {
         let child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
             .args(["--log-format", "json", "run", "--metrics-addr"])
             .arg(format!("127.0.0.1:{metrics_port}"))
-            .args(["--wasm-url", "oci://registry.example/gatehouse/filter:test"])
+            .args(if extra.contains(&"--wasm-url") {
+                &[][..]
+            } else {
+                &["--wasm-url", "oci://registry.example/gatehouse/filter:test"][..]
+            })
             .args(extra)
             .env("KUBECONFIG", &server.kubeconfig)
             .env("RUST_LOG", "info,kube_client=error")

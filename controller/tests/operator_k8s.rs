@@ -422,8 +422,35 @@ async fn operator_against_a_real_api_server() {
         .unwrap();
     assert_eq!(same_hash, status_hash);
 
+    // --- plain Envoy: a ConfigMap with the configuration and an ECDS document.
+    let mut edge = api_schema("edge", "edge.example.com", json!({ "/e": get_op("e") }));
+    edge.spec.target = Some(gatehouse_controller::crd::Target {
+        envoy: Some(gatehouse_controller::crd::EnvoyTarget {
+            name: Some("edge".into()),
+            namespace: None,
+        }),
+        ..Default::default()
+    });
+    schemas.create(&pp, &edge).await.unwrap();
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), NS);
+    let data = eventually("ConfigMap shop/edge", || async {
+        config_maps.get_opt("edge").await.ok()??.data
+    })
+    .await;
+    let config: gatehouse_filter::config::FilterConfig =
+        serde_json::from_str(&data["gatehouse.json"]).unwrap();
+    assert_eq!(config.apis.len(), 1);
+    assert_eq!(config.apis[0].name, "shop/edge");
+    let ecds: Value = serde_json::from_str(&data["gatehouse-ecds.json"]).unwrap();
+    assert_eq!(
+        ecds["resources"][0]["typed_config"]["config"]["configuration"]["value"],
+        data["gatehouse.json"].as_str()
+    );
+    let (spec, _) = plugin_config(&client).await.unwrap();
+    assert!(!api_names(&spec).contains(&"shop/edge".to_owned()));
+
     // --- delete: every API gone → the WasmPlugin is deleted and the finalizers let go.
-    for name in ["pets", "broken", "orders"] {
+    for name in ["pets", "broken", "orders", "edge"] {
         schemas
             .delete(name, &DeleteParams::default())
             .await

@@ -719,3 +719,7 @@ impl Controller {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "controller_tests.rs"]
+mod tests;

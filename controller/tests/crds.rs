@@ -36,3 +36,16 @@ fn crds_are_structural_and_keep_documents_whole() {
     // Kubernetes refuses `additionalProperties: false` next to `properties`.
     assert!(!yaml.contains("additionalProperties: false"));
 }
+
+#[test]
+fn gatehouse_crds_prints_them() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("crds")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        gatehouse_controller::crd::crds_yaml().unwrap()
+    );
+}

@@ -1,8 +1,10 @@
 //! Scale measurement against the real API server: 500 ApiSchemas of 10 operations each
 //! into one WasmPlugin. Prints the numbers for docs/performance.md; asserts only that the
-//! result is right (never a time). Run in release:
+//! result is right (never a time). Run it on the release binary:
 //!
-//!     cargo test --release -p gatehouse-controller --test operator_perf -- --ignored --nocapture
+//!     cargo build --release -p gatehouse-controller --bin gatehouse
+//!     GATEHOUSE_OPERATOR_BIN=$CARGO_TARGET_DIR/release/gatehouse \
+//!       cargo test -p gatehouse-controller --test operator_perf -- --ignored --nocapture
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -62,7 +64,7 @@ fn rss_kib(pid: u32, field: &str) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "scale measurement (500 ApiSchemas); run in release, see the file's header"]
+#[ignore = "scale measurement (500 ApiSchemas); run on the release binary, see the file's header"]
 async fn five_hundred_api_schemas() {
     let server = ApiServer::start();
     let client = server.client().await;

@@ -153,7 +153,12 @@ impl Operator {
     pub fn start(server: &ApiServer, name: &str, extra: &[&str]) -> Self {
         let metrics_port = free_port();
         let log = server.dir.path().join(format!("operator-{name}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        // GATEHOUSE_OPERATOR_BIN: measure another build (the release binary) with this harness.
+        let bin = std::env::var_os("GATEHOUSE_OPERATOR_BIN").map_or_else(
+            || PathBuf::from(env!("CARGO_BIN_EXE_gatehouse")),
+            PathBuf::from,
+        );
+        let child = Command::new(bin)
             .args(["--log-format", "json", "run", "--metrics-addr"])
             .arg(format!("127.0.0.1:{metrics_port}"))
             .args(if extra.contains(&"--wasm-url") {

@@ -130,7 +130,8 @@ pub struct ApiSchemaStatus {
     /// Number of operations the API compiled to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operations: Option<u32>,
-    /// SHA-256 (hex) of the filter configuration this API is part of, as written.
+    /// SHA-256 (hex) of this API's compiled configuration (its part of what is programmed;
+    /// the whole target's is the generated object's `gatehouse.dev/config-hash`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_hash: Option<String>,
     /// The generated object carrying the configuration (`Kind namespace/name`).

@@ -131,19 +131,41 @@ async fn five_hundred_api_schemas() {
         let mut s = schemas.get(&name).await.unwrap();
         let host = format!("changed-{round}.example");
         s.spec.hosts = vec![host.clone()];
+        // Watch the WasmPlugin rather than poll it: the time is when the new configuration
+        // reaches a watcher, as it reaches istiod.
+        let watch = kube::runtime::watcher(
+            plugins.clone(),
+            kube::runtime::watcher::Config::default().fields("metadata.name=gatehouse"),
+        );
+        let mut watch = std::pin::pin!(watch);
+        // Drain the initial listing before the change.
+        while let Some(Ok(event)) = watch.next().await {
+            if matches!(event, kube::runtime::watcher::Event::InitDone) {
+                break;
+            }
+        }
         let t = Instant::now();
         schemas
             .replace(&name, &PostParams::default(), &s)
             .await
             .unwrap();
-        eventually("the change in the WasmPlugin", || async {
-            let o = plugins.get_opt("gatehouse").await.ok()??;
-            let apis = o.data["spec"]["pluginConfig"]["apis"].as_array()?.clone();
-            apis.iter()
-                .any(|a| a["hosts"][0] == Value::String(host.clone()))
-                .then_some(())
+        let seen = tokio::time::timeout(k8s::PATIENCE, async {
+            while let Some(Ok(event)) = watch.next().await {
+                if let kube::runtime::watcher::Event::Apply(o) = event {
+                    let has = o.data["spec"]["pluginConfig"]["apis"]
+                        .as_array()
+                        .is_some_and(|apis| {
+                            apis.iter()
+                                .any(|a| a["hosts"][0] == Value::String(host.clone()))
+                        });
+                    if has {
+                        return;
+                    }
+                }
+            }
         })
         .await;
+        assert!(seen.is_ok(), "the change never reached the WasmPlugin");
         changes.push(t.elapsed());
         tokio::time::sleep(Duration::from_millis(300)).await;
     }

@@ -151,6 +151,8 @@ struct Findings {
     operations: Option<u32>,
     /// `(host, base path)` pairs it serves, from its own compile.
     claims: Vec<(String, String)>,
+    /// SHA-256 of its own compiled configuration.
+    hash: Option<String>,
 }
 
 fn lines(errors: &[CompileError]) -> String {
@@ -421,6 +423,9 @@ pub fn reconcile(index: &Index) -> Desired {
                         .map(|h| (h.to_ascii_lowercase(), api.base_path.clone()))
                         .collect();
                 }
+                f.hash = serde_json::to_string(&config)
+                    .ok()
+                    .map(|json| hex(&Sha256::digest(json.as_bytes())));
                 f.compiled = Some(condition(COMPILED, true, "Compiled", ""));
                 resolved.insert(key.clone(), (loaded, wanted));
                 groups
@@ -571,7 +576,9 @@ pub fn reconcile(index: &Index) -> Desired {
                     .collect(),
                 observed_generation: generation,
                 operations: f.operations,
-                config_hash: member.map(|(_, o)| o.hash.clone()),
+                // The API's own hash, not the target's: a change to one API then rewrites
+                // one status, not the status of every API sharing its target.
+                config_hash: member.and(f.hash.clone()),
                 programmed_into: member.map(|(t, _)| t.to_string()),
                 learned: None,
             },

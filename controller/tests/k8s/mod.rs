@@ -151,6 +151,11 @@ pub struct Operator {
 
 impl Operator {
     pub fn start(server: &ApiServer, name: &str, extra: &[&str]) -> Self {
+        Self::start_with(server, &server.kubeconfig, name, extra)
+    }
+
+    /// With another kubeconfig (e.g. one that impersonates the operator's service account).
+    pub fn start_with(server: &ApiServer, kubeconfig: &Path, name: &str, extra: &[&str]) -> Self {
         let metrics_port = free_port();
         let log = server.dir.path().join(format!("operator-{name}.log"));
         // GATEHOUSE_OPERATOR_BIN: measure another build (the release binary) with this harness.
@@ -167,7 +172,7 @@ impl Operator {
                 &["--wasm-url", "oci://registry.example/gatehouse/filter:test"][..]
             })
             .args(extra)
-            .env("KUBECONFIG", &server.kubeconfig)
+            .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info,kube_client=error")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())

@@ -69,3 +69,9 @@ if [ "$(node -p "require('./tools/oidc-provider/node_modules/oidc-provider/packa
 fi
 # Real OpenAPI / Swagger documents for the import round trips (controller/tests/import_roundtrip.rs).
 bash scripts/fetch-openapi-corpus.sh >/dev/null
+
+# The operator tests run a real kube-apiserver (../shared/k8s) against Debian's etcd.
+if ! command -v etcd >/dev/null 2>&1; then
+  say "installing etcd-server (Debian) for the operator tests"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server) >/dev/null
+fi

@@ -537,6 +537,8 @@ mod tests {
                     base_path: None,
                     strict: false,
                     openapi,
+                    openapi_ref: None,
+                    target: None,
                     policies: Default::default(),
                     validation: Default::default(),
                 },

@@ -7,6 +7,7 @@
 
 pub mod cache;
 pub mod compile;
+pub mod crd;
 pub mod envoy;
 pub mod error;
 pub mod import;
@@ -14,6 +15,8 @@ pub mod learn;
 pub mod load;
 pub mod local;
 pub mod openapi;
+pub mod openapi_ref;
+pub mod operator;
 pub mod providers;
 pub mod resource;
 pub mod secrets;

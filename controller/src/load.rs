@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{path_to_pointer, CompileError};
+use crate::openapi_ref::{self, ConfigMapData};
 use crate::resource::{
     ApiSchema, IdentityProvider, LoadedProvider, LoadedResource, API_VERSION, DEFAULT_NAMESPACE,
     GROUP, KIND, PROVIDER_KIND,
@@ -21,6 +22,8 @@ pub struct Loaded {
     pub resources: Vec<LoadedResource>,
     pub providers: Vec<LoadedProvider>,
     pub errors: Vec<CompileError>,
+    /// ConfigMap manifests, which `spec.openapiRef` may name.
+    pub config_maps: Vec<ConfigMapData>,
 }
 
 /// One document that is ours.
@@ -29,6 +32,7 @@ pub struct Loaded {
 enum Parsed {
     Api(LoadedResource),
     Provider(LoadedProvider),
+    ConfigMap(Box<ConfigMapData>),
 }
 
 /// Parses the YAML documents of one file.
@@ -52,6 +56,7 @@ pub fn parse_documents(file: &Path, text: &str) -> Loaded {
         match parse_document(file, index, value) {
             Ok(Some(Parsed::Api(resource))) => out.resources.push(resource),
             Ok(Some(Parsed::Provider(provider))) => out.providers.push(provider),
+            Ok(Some(Parsed::ConfigMap(config_map))) => out.config_maps.push(*config_map),
             Ok(None) => {}
             Err(e) => out.errors.push(e),
         }
@@ -73,6 +78,9 @@ fn parse_document(
         .and_then(|v| v.as_str())
         .unwrap_or("");
     let group = api_version.split_once('/').map_or("", |(group, _)| group);
+    if kind == "ConfigMap" && api_version == "v1" {
+        return config_map(file, &value).map(|c| Some(Parsed::ConfigMap(Box::new(c))));
+    }
     let ours = kind == KIND || kind == PROVIDER_KIND;
     if ours && api_version.is_empty() {
         // Skipping it would silently drop an API the user meant to serve.
@@ -138,6 +146,74 @@ fn parse_document(
         document: index,
         schema,
     })))
+}
+
+/// A ConfigMap manifest, for `spec.openapiRef` (`binaryData` base64-decoded).
+fn config_map(file: &Path, value: &serde_json::Value) -> Result<ConfigMapData, CompileError> {
+    use base64::Engine as _;
+    let meta = value.get("metadata");
+    let field = |name: &str| {
+        meta.and_then(|m| m.get(name))
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+    };
+    let name = field("name").unwrap_or_default().to_owned();
+    let namespace = field("namespace").unwrap_or(DEFAULT_NAMESPACE).to_owned();
+    let error = |pointer: String, message: String| {
+        CompileError::new(
+            Some(file.to_path_buf()),
+            Some(format!("ConfigMap {namespace}/{name}")),
+            pointer,
+            message,
+        )
+    };
+    let strings =
+        |member: &str| -> Result<std::collections::BTreeMap<String, String>, CompileError> {
+            match value.get(member) {
+                None | Some(serde_json::Value::Null) => Ok(Default::default()),
+                Some(v) => serde_json::from_value(v.clone()).map_err(|e| {
+                    error(
+                        format!("/{member}"),
+                        format!("must map keys to strings: {e}"),
+                    )
+                }),
+            }
+        };
+    let data = strings("data")?;
+    let mut binary_data = std::collections::BTreeMap::new();
+    for (key, encoded) in strings("binaryData")? {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|e| error(format!("/binaryData/{key}"), format!("invalid base64: {e}")))?;
+        binary_data.insert(key, bytes);
+    }
+    Ok(ConfigMapData {
+        namespace: namespace.clone(),
+        name: name.clone(),
+        data,
+        binary_data,
+    })
+}
+
+/// Puts the documents `spec.openapiRef` names into `spec.openapi`; an ApiSchema whose
+/// reference does not resolve is moved to the errors.
+pub fn resolve_openapi_refs(loaded: &mut Loaded) {
+    let resources = std::mem::take(&mut loaded.resources);
+    for mut resource in resources {
+        let namespace = resource.schema.namespace().to_owned();
+        let maps = &loaded.config_maps;
+        match openapi_ref::resolve(&mut resource.schema.spec, &namespace, |ns, name| {
+            maps.iter().find(|c| c.namespace == ns && c.name == name)
+        }) {
+            Ok(()) => loaded.resources.push(resource),
+            Err(e) => loaded.errors.push(CompileError::new(
+                Some(resource.file.clone()),
+                Some(resource.schema.label()),
+                e.pointer,
+                e.message,
+            )),
+        }
+    }
 }
 
 /// `ApiSchema ns/name` read leniently from a document that may not parse as one.
@@ -207,11 +283,13 @@ pub fn load_paths(paths: &[PathBuf]) -> Loaded {
                     out.resources.extend(loaded.resources);
                     out.providers.extend(loaded.providers);
                     out.errors.extend(loaded.errors);
+                    out.config_maps.extend(loaded.config_maps);
                 }
                 Err(e) => out.errors.push(io_error(&file, &e)),
             }
         }
     }
+    resolve_openapi_refs(&mut out);
     out
 }
 
@@ -319,6 +397,52 @@ spec:
         assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
         assert_eq!(loaded.resources.len(), 1);
         assert_eq!(loaded.resources[0].document, 2);
+    }
+
+    #[test]
+    fn openapi_ref_reads_a_config_map_manifest_of_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let doc =
+            "openapi: 3.1.0\npaths:\n  /pets:\n    get: {responses: {'200': {description: ok}}}\n";
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, doc.as_bytes()).unwrap();
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+        let api = |name: &str, key: &str| {
+            format!("apiVersion: gatehouse.dev/v1alpha1\nkind: ApiSchema\nmetadata: {{name: {name}}}\nspec:\n  hosts: [{name}]\n  openapiRef: {{configMap: pets-openapi, key: {key}}}\n")
+        };
+        std::fs::write(
+            dir.path().join("a.yaml"),
+            format!(
+                "{}---\n{}---\n{}",
+                api("plain", "openapi.yaml"),
+                api("zipped", "openapi.yaml.gz"),
+                api("missing", "nope.yaml")
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("cm.yaml"),
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: pets-openapi}}\ndata:\n  openapi.yaml: |\n{}binaryData:\n  openapi.yaml.gz: {b64}\n",
+                doc.lines().map(|l| format!("    {l}\n")).collect::<String>()),
+        )
+        .unwrap();
+        let loaded = load_paths(&[dir.path().to_path_buf()]);
+        let names: Vec<_> = loaded
+            .resources
+            .iter()
+            .map(|r| r.schema.metadata.name.as_str())
+            .collect();
+        assert_eq!(names, ["plain", "zipped"]);
+        for r in &loaded.resources {
+            assert!(r.schema.spec.openapi["paths"]["/pets"]["get"].is_object());
+        }
+        assert_eq!(loaded.errors.len(), 1, "{:?}", loaded.errors);
+        assert_eq!(loaded.errors[0].pointer, "/spec/openapiRef/key");
+        assert_eq!(
+            loaded.errors[0].resource.as_deref(),
+            Some("ApiSchema default/missing")
+        );
     }
 
     #[test]

@@ -52,14 +52,15 @@ enum Command {
         #[arg(short = 'o', long = "output", value_name = "FILE", default_value = "-")]
         output: PathBuf,
     },
-    /// Keep the filter configuration in step with the resources.
+    /// Keep the filter configuration in step with the resources: from Kubernetes (the
+    /// operator), or with --local from the YAML files of a directory.
     Run {
         /// Read resources from the YAML files in DIR and watch it, instead of Kubernetes.
-        #[arg(long = "local", value_name = "DIR", required = true)]
-        local: PathBuf,
-        /// Where to write the filter configuration (JSON).
-        #[arg(long, value_name = "FILE")]
-        config_out: PathBuf,
+        #[arg(long = "local", value_name = "DIR")]
+        local: Option<PathBuf>,
+        /// Where to write the filter configuration (JSON). Required with --local.
+        #[arg(long, value_name = "FILE", requires = "local")]
+        config_out: Option<PathBuf>,
         /// Also write an Envoy ECDS document (for `config_discovery` with a
         /// `path_config_source`) carrying the configuration.
         #[arg(long, value_name = "FILE", requires = "wasm")]
@@ -72,7 +73,11 @@ enum Command {
         filter_name: String,
         #[command(flatten)]
         collector: CollectorArgs,
+        #[command(flatten)]
+        operator: Box<OperatorArgs>,
     },
+    /// Print the CustomResourceDefinitions (YAML) for `kubectl apply -f -`.
+    Crds,
     /// OpenAPI from the route declarations of source code, by convention (no code is run).
     Scan(scan_cmd::ScanArgs),
     /// Response cache operations on a running proxy.
@@ -222,21 +227,49 @@ fn parse_mapping(s: &str) -> Result<(String, String), String> {
     }
 }
 
+fn crds_command() -> ExitCode {
+    match gatehouse_controller::crd::crds_yaml() {
+        Ok(yaml) => {
+            print!("{yaml}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    // `crds` needs neither logging nor a runtime.
+    if std::env::args().nth(1).as_deref() == Some("crds") {
+        return crds_command();
+    }
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let result = match cli.command {
         Command::Compile { paths, output } => compile_command(&paths, &output),
         Command::Scan(args) => scan_cmd::run(&args),
         Command::Import(args) => import_command(&args),
+        Command::Crds => return crds_command(),
         Command::Run {
-            local,
+            local: None,
+            operator,
+            ..
+        } => run_operator(*operator),
+        Command::Run {
+            local: Some(local),
             config_out,
             ecds_out,
             wasm,
             filter_name,
             collector,
+            ..
         } => {
+            let Some(config_out) = config_out else {
+                eprintln!("error: --local needs --config-out FILE");
+                return ExitCode::from(2);
+            };
             let ecds = ecds_out.zip(wasm).map(|(out, wasm)| EcdsOptions {
                 out,
                 wasm,
@@ -366,6 +399,114 @@ fn compile_command(paths: &[PathBuf], output: &std::path::Path) -> anyhow::Resul
         tracing::info!(apis = config.apis.len(), output = %output.display(), "configuration written");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Flags of the Kubernetes operator (`gatehouse run` without --local).
+#[derive(Debug, clap::Args)]
+struct OperatorArgs {
+    /// URL of the filter module the generated WasmPlugin / EnvoyExtensionPolicy loads
+    /// (`oci://`, `https://` or `file://`).
+    #[arg(
+        long,
+        env = "GATEHOUSE_WASM_URL",
+        default_value = "oci://ghcr.io/gatehouse-dev/gatehouse-filter:latest"
+    )]
+    wasm_url: String,
+    /// SHA-256 of the module, written next to its URL.
+    #[arg(long, env = "GATEHOUSE_WASM_SHA256")]
+    wasm_sha256: Option<String>,
+    /// What the proxy does when the module cannot run.
+    #[arg(
+        long,
+        value_enum,
+        env = "GATEHOUSE_FAIL_STRATEGY",
+        default_value = "FAIL_CLOSE"
+    )]
+    fail_strategy: gatehouse_controller::operator::outputs::FailStrategy,
+    /// Path of the .wasm inside plain-Envoy pods, named in the generated ECDS document.
+    #[arg(long, default_value = "/etc/gatehouse/gatehouse_filter.wasm")]
+    envoy_wasm_path: PathBuf,
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(long, env = "GATEHOUSE_METRICS_ADDR", default_value = "0.0.0.0:8080")]
+    metrics_addr: std::net::SocketAddr,
+    /// Elect one active replica with a coordination.k8s.io Lease.
+    #[arg(long, env = "GATEHOUSE_LEADER_ELECT")]
+    leader_elect: bool,
+    /// Name of the Lease.
+    #[arg(long, default_value = "gatehouse-controller")]
+    lease_name: String,
+    /// Namespace of the Lease (in a cluster: the pod's namespace).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    lease_namespace: String,
+    /// This replica's identity in the Lease (in a cluster: the pod name).
+    #[arg(long, env = "POD_NAME")]
+    identity: Option<String>,
+    /// Seconds a Lease stays valid without renewal.
+    #[arg(long, default_value_t = 15)]
+    lease_duration_seconds: u64,
+    /// Seconds between renewals (and a follower's attempts).
+    #[arg(long, default_value_t = 5)]
+    lease_renew_seconds: u64,
+    /// Seconds between full passes even without changes.
+    #[arg(long, default_value_t = 300)]
+    resync_seconds: u64,
+}
+
+fn run_operator(args: OperatorArgs) -> anyhow::Result<ExitCode> {
+    use gatehouse_controller::operator::{self, outputs::ModuleOptions};
+    let identity = args.identity.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        format!("{}-{}", host.trim(), std::process::id())
+    });
+    let options = operator::OperatorOptions {
+        controller: operator::ControllerOptions {
+            module: ModuleOptions {
+                url: args.wasm_url,
+                sha256: args.wasm_sha256,
+                fail_strategy: args.fail_strategy,
+                envoy_wasm_path: args.envoy_wasm_path,
+            },
+            debounce: Duration::from_millis(100),
+            resync: Duration::from_secs(args.resync_seconds.max(1)),
+            identity: identity.clone(),
+        },
+        metrics_addr: args.metrics_addr,
+        lease: args.leader_elect.then(|| operator::LeaseOptions {
+            namespace: args.lease_namespace,
+            name: args.lease_name,
+            identity,
+            duration: Duration::from_secs(args.lease_duration_seconds.max(1)),
+            renew_every: Duration::from_secs(args.lease_renew_seconds.max(1)),
+        }),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(async move {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down");
+            let _ = tx.send(true);
+        });
+        operator::run(options, rx).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
 }
 
 fn run_local(options: LocalOptions) -> anyhow::Result<ExitCode> {

@@ -56,6 +56,8 @@ pub fn compile_providers(
             ));
             continue;
         }
+        // Read by the Kubernetes operator only; local mode lets every namespace refer.
+        map.remove("allowedNamespaces");
         map.insert("name".into(), serde_json::Value::String(name));
         let namespace = loaded.provider.namespace().to_owned();
         if let Err((pointer, message)) = crate::secrets::resolve(map, &namespace, &loaded.file) {

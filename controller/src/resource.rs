@@ -9,7 +9,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use gatehouse_filter::config::Policies;
+use kube::CustomResource;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use crate::crd::{self, ApiSchemaStatus, OpenApiRef, Target};
 
 pub const GROUP: &str = "gatehouse.dev";
 pub const API_VERSION: &str = "gatehouse.dev/v1alpha1";
@@ -57,8 +61,45 @@ impl ObjectMeta {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// The same type is the `spec` of the Kubernetes custom resource ([`KubeApiSchema`]), so a
+/// file and `kubectl apply` read the same YAML.
+// One `type_` per print column reads to clippy as a repeated attribute.
+#[allow(clippy::duplicated_attributes)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, CustomResource, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[kube(
+    group = "gatehouse.dev",
+    version = "v1alpha1",
+    kind = "ApiSchema",
+    root = "KubeApiSchema",
+    namespaced,
+    status = "ApiSchemaStatus",
+    shortname = "apis",
+    category = "gatehouse",
+    doc = "An API served by the gateway: an OpenAPI document plus hosts, policies and the ingress it is programmed into.",
+    printcolumn(name = "Hosts", type_ = "string", json_path = ".spec.hosts"),
+    printcolumn(
+        name = "Operations",
+        type_ = "integer",
+        json_path = ".status.operations"
+    ),
+    printcolumn(
+        name = "Compiled",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Compiled\")].status"
+    ),
+    printcolumn(
+        name = "Programmed",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Programmed\")].status"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
 pub struct ApiSchemaSpec {
     /// Host names, `*.suffix` wildcards or `*`; matched case-insensitively, port ignored.
     pub hosts: Vec<String>,
@@ -70,9 +111,19 @@ pub struct ApiSchemaSpec {
     #[serde(default)]
     pub strict: bool,
     /// An inline OpenAPI 3.0 or 3.1 document, kept as a tree: only `paths`, `servers` and
-    /// `openapi` are read now, and error pointers can name any node of it.
+    /// `openapi` are read now, and error pointers can name any node of it. Exactly one of
+    /// `openapi` and `openapiRef` is set (null here when the reference is used).
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    #[schemars(schema_with = "crd::openapi_document_schema")]
     pub openapi: serde_json::Value,
+    /// The OpenAPI document in a ConfigMap key, for documents too large to inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openapi_ref: Option<OpenApiRef>,
+    /// The ingress the API is programmed into (Kubernetes only; ignored by local mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
     #[serde(default, skip_serializing_if = "ApiPolicies::is_empty")]
+    #[schemars(schema_with = "crd::policies_schema")]
     pub policies: ApiPolicies,
     /// Request validation settings of the whole API (the mode itself is a policy:
     /// `policies.defaults.validation.mode`).
@@ -81,7 +132,7 @@ pub struct ApiSchemaSpec {
 }
 
 /// API-wide request validation settings (`docs/apischema.md#validation`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ValidationSettings {
     /// What happens to query parameters the operation does not declare.
@@ -101,7 +152,7 @@ impl ValidationSettings {
 }
 
 /// `spec.validation.unknownQueryParameters`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum UnknownQueryParameters {
     /// Undeclared query parameters pass.

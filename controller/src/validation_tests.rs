@@ -29,6 +29,8 @@ fn resource(name: &str, openapi: Value, mode: ValidationMode) -> LoadedResource 
                 base_path: None,
                 strict: false,
                 openapi,
+                openapi_ref: None,
+                target: None,
                 policies: crate::resource::ApiPolicies {
                     defaults: Policies {
                         validation: Some(ValidationPolicy {

@@ -52,7 +52,8 @@ test-schemathesis: wasm
 # the Kubernetes examples validated (vendored CRDs in testdata/crds); then the rendered chart
 # in a real API server (../shared/k8s) with its RBAC checked by the server's authorizer.
 test-chart: setup
-	@bash scripts/check-chart.sh
+	$(CARGO) build -q -p gatehouse-controller --bin gatehouse
+	@GATEHOUSE_BIN=$(TARGET_DIR)/debug/gatehouse bash scripts/check-chart.sh
 	@bash scripts/check-chart-apiserver.sh
 
 # Regenerate the examples' generated objects (WasmPlugin, EnvoyExtensionPolicy, ECDS) from

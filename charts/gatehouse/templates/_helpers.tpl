@@ -59,19 +59,10 @@ app.kubernetes.io/part-of: gatehouse
 {{- default (printf "oci://ghcr.io/gatehouse-dev/gatehouse-filter:%s" .Chart.AppVersion) .Values.wasm.url -}}
 {{- end -}}
 
-{{/* The namespaces a Namespaced install watches: watchNamespaces, or the release namespace. */}}
-{{- define "gatehouse.watchNamespaces" -}}
-{{- if .Values.watchNamespaces -}}
-{{- join "," .Values.watchNamespaces -}}
-{{- else -}}
-{{- .Release.Namespace -}}
-{{- end -}}
-{{- end -}}
-
 {{/* Fails the render on values that cannot work, with a message naming the value. */}}
 {{- define "gatehouse.validate" -}}
-{{- if not (has .Values.scope (list "Cluster" "Namespaced")) -}}
-{{- fail (printf "scope must be Cluster or Namespaced, not %q" .Values.scope) -}}
+{{- if and .Values.leaderElection.enabled (ge (int .Values.leaderElection.renewSeconds) (int .Values.leaderElection.leaseDurationSeconds)) -}}
+{{- fail "leaderElection.renewSeconds must be below leaderElection.leaseDurationSeconds" -}}
 {{- end -}}
 {{- if not (has .Values.wasm.failStrategy (list "FAIL_CLOSE" "FAIL_OPEN")) -}}
 {{- fail (printf "wasm.failStrategy must be FAIL_CLOSE or FAIL_OPEN, not %q" .Values.wasm.failStrategy) -}}

@@ -1,56 +1,47 @@
 {{/*
-Every permission the controller gets, in one place
-(docs/kubernetes.md#permissions-the-chart-grants). Only the verbs the controller uses; a
-target switched off in `targets` grants nothing for it.
-"gatehouse.rbacRules" is bound cluster-wide (scope: Cluster) or per watched namespace
-(scope: Namespaced). The Lease rules are bound in the release namespace only.
+Every permission the controller gets, in one place (docs/kubernetes.md#rbac). These are
+exactly the rules of controller/tests/data/operator-rbac.yaml, which the operator's RBAC test
+proves sufficient by running `gatehouse run` as an impersonated service account;
+scripts/check-chart-apiserver.sh asks a real API server that the chart grants each of them
+and nothing more. Change both together.
+The operator watches all namespaces (it has no namespace filter), so these are bound
+cluster-wide. The Lease rules are bound in the release namespace only.
 */}}
 {{- define "gatehouse.rbacRules" -}}
-# The resources it reconciles: read and watch them, add/remove its finalizer (update/patch).
+# ApiSchemas: watched; patched to add and remove the cleanup finalizer (gatehouse.dev/cleanup).
 - apiGroups: ["gatehouse.dev"]
-  resources: ["apischemas", "identityproviders"]
-  verbs: ["get", "list", "watch", "patch", "update"]
-# Status conditions, observedGeneration, compiled hash, learned summary.
+  resources: ["apischemas"]
+  verbs: ["list", "watch", "patch"]
+# IdentityProviders: watched only.
+- apiGroups: ["gatehouse.dev"]
+  resources: ["identityproviders"]
+  verbs: ["list", "watch"]
+# Status conditions, observedGeneration, target (server-side apply on the status subresource).
 - apiGroups: ["gatehouse.dev"]
   resources: ["apischemas/status", "identityproviders/status"]
-  verbs: ["get", "patch", "update"]
-# Owner references with blockOwnerDeletion on generated objects need update on finalizers.
-- apiGroups: ["gatehouse.dev"]
-  resources: ["apischemas/finalizers", "identityproviders/finalizers"]
-  verbs: ["update"]
-{{- if .Values.targets.istio.enabled }}
-# Generated Istio WasmPlugins (server-side apply; deleted by the finalizer).
-- apiGroups: ["extensions.istio.io"]
-  resources: ["wasmplugins"]
-  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
-{{- end }}
-{{- if .Values.targets.envoyGateway.enabled }}
-# Generated Envoy Gateway EnvoyExtensionPolicies.
-- apiGroups: ["gateway.envoyproxy.io"]
-  resources: ["envoyextensionpolicies"]
-  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
-{{- end }}
-# ConfigMaps: OpenAPI documents referenced by ApiSchemas (read) and, for plain Envoy
-# targets, the generated filter configuration (written).
+  verbs: ["patch"]
+# ConfigMaps: OpenAPI documents referenced by ApiSchemas (watched) and the generated
+# configuration of plain-Envoy targets (server-side apply: create for a new object, patch;
+# delete when no ApiSchema targets it any more).
 - apiGroups: [""]
   resources: ["configmaps"]
-{{- if .Values.targets.configMap.enabled }}
-  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
-{{- else }}
-  verbs: ["get", "list", "watch"]
-{{- end }}
-{{- if .Values.rbac.readSecrets }}
-# OIDC client secrets referenced by IdentityProviders. Read only.
+  verbs: ["list", "watch", "create", "patch", "delete"]
+# Secrets: IdentityProvider client secrets. The operator watches only Secrets labelled
+# gatehouse.dev/secret, but a label-selected watch still needs list and watch on Secrets.
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch"]
-{{- end }}
-# Events on ApiSchemas and IdentityProviders (both APIs: kube-rs' recorder uses
-# events.k8s.io, older tooling core/v1).
+  verbs: ["list", "watch"]
+# Generated Istio WasmPlugins: listed by the managed-by label on every pass (read back after
+# a restart, orphans deleted), written by server-side apply.
+- apiGroups: ["extensions.istio.io"]
+  resources: ["wasmplugins"]
+  verbs: ["list", "create", "patch", "delete"]
+# Generated Envoy Gateway EnvoyExtensionPolicies, the same way.
+- apiGroups: ["gateway.envoyproxy.io"]
+  resources: ["envoyextensionpolicies"]
+  verbs: ["list", "create", "patch", "delete"]
+# Events on ApiSchemas and IdentityProviders (kube-rs' recorder writes events.k8s.io/v1).
 - apiGroups: ["events.k8s.io"]
-  resources: ["events"]
-  verbs: ["create", "patch"]
-- apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- with .Values.rbac.extraRules }}
@@ -67,5 +58,5 @@ target switched off in `targets` grants nothing for it.
 - apiGroups: ["coordination.k8s.io"]
   resources: ["leases"]
   resourceNames: [{{ include "gatehouse.leaseName" . | quote }}]
-  verbs: ["get", "update", "patch"]
+  verbs: ["get", "update"]
 {{- end -}}

@@ -109,7 +109,12 @@ for bad in "scope=Namespaced" "leaderElection.renewSeconds=20" "wasm.failStrateg
 done
 
 t0=$(now)
-examples=(examples/istio/*.yaml examples/envoy-gateway/*.yaml examples/envoy/apischema.yaml examples/envoy/k8s/*.yaml)
+# examples/envoy-gateway/envoyextensionpolicy.yaml is left out: it is what the operator writes,
+# in Envoy Gateway's v1.1+ shape (targetRefs, code.image/http without code.sha256), and the
+# vendored CRD (testdata/crds) is from v1.0, which refuses that shape. KNOWN GAP until the
+# vendored CRD is refreshed from a v1.1+ commit (testdata/crds/README.md).
+examples=(examples/istio/*.yaml examples/envoy-gateway/apischema.yaml examples/envoy-gateway/gateway.yaml
+          examples/envoy/apischema.yaml examples/envoy/configmap.yaml examples/envoy/k8s/*.yaml)
 printf '%-40s ' "examples"
 validate "${examples[@]}" | grep -v '^SKIP' || { validate "${examples[@]}"; exit 1; }
 examples_ms=$(ms "$t0")

@@ -1,8 +1,10 @@
 //! The Kubernetes examples (`examples/istio`, `examples/envoy-gateway`, `examples/envoy`)
 //! stay true: their resources compile with `gatehouse compile`, the filter accepts the
 //! result, and the generated object each example ships (WasmPlugin, EnvoyExtensionPolicy,
-//! ECDS document) carries exactly that configuration. When the compiler's output changes,
-//! `scripts/refresh-examples.py` (`make examples`) rewrites the generated objects.
+//! ConfigMap) is exactly what the operator writes for those resources (its own reconcile
+//! and object builders, `operator::index` and `operator::outputs`), and the local-mode ECDS
+//! document exactly what `gatehouse run --local --ecds-out` writes. `make examples`
+//! (GATEHOUSE_REFRESH_EXAMPLES=1) rewrites them from the same code.
 
 // clippy.toml allows unwrap in #[test] functions only; the helpers here are test code too.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
@@ -13,7 +15,112 @@ use std::process::Command;
 use gatehouse_filter::compiled::CompiledConfig;
 use serde_json::Value;
 
-const REFRESH: &str = "run `make examples` (scripts/refresh-examples.py) to regenerate it";
+const REFRESH: &str = "run `make examples` to regenerate it";
+
+/// What the chart passes by default (`wasm.url`), and where examples/envoy/k8s puts the
+/// module (the chart value `wasm.envoyWasmPath` for that example).
+const WASM_URL: &str = "oci://ghcr.io/gatehouse-dev/gatehouse-filter:0.1.0";
+const ENVOY_WASM_PATH: &str = "/etc/gatehouse/wasm/gatehouse_filter.wasm";
+
+fn refreshing() -> bool {
+    std::env::var_os("GATEHOUSE_REFRESH_EXAMPLES").is_some_and(|v| v == "1")
+}
+
+/// The one object the operator writes for the resources in examples/NAME.
+fn operator_object(name: &str) -> Value {
+    use gatehouse_controller::operator::index::{reconcile, Index, ProviderEntry, SchemaEntry};
+    use gatehouse_controller::operator::outputs::{object, FailStrategy, ModuleOptions};
+    let mut index = Index::default();
+    let dir = examples().join(name);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    for file in files {
+        for doc in yaml_docs(&file) {
+            let ns = doc["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("default")
+                .to_owned();
+            let n = doc["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            match doc["kind"].as_str() {
+                Some("ApiSchema") if doc["apiVersion"] == "gatehouse.dev/v1alpha1" => {
+                    let spec = serde_json::from_value(doc["spec"].clone()).unwrap();
+                    index.schemas.insert(
+                        (ns.clone(), n.clone()),
+                        SchemaEntry {
+                            namespace: ns,
+                            name: n,
+                            generation: Some(1),
+                            created: "2026-01-01T00:00:00Z".into(),
+                            spec,
+                        },
+                    );
+                }
+                Some("IdentityProvider") => {
+                    let spec = serde_json::from_value(doc["spec"].clone()).unwrap();
+                    index.providers.insert(
+                        (ns.clone(), n.clone()),
+                        ProviderEntry {
+                            namespace: ns,
+                            name: n,
+                            generation: Some(1),
+                            spec,
+                        },
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+    let desired = reconcile(&index);
+    for (key, status) in &desired.schemas {
+        let accepted = ["Accepted", "Compiled"].iter().all(|t| {
+            status
+                .conditions
+                .iter()
+                .any(|c| c.type_ == *t && c.status == "True")
+        });
+        assert!(accepted, "examples/{name}: ApiSchema {key:?}: {status:?}");
+    }
+    assert_eq!(desired.targets.len(), 1, "examples/{name}: one target");
+    let (key, output) = desired.targets.into_iter().next().unwrap();
+    let module = ModuleOptions {
+        url: WASM_URL.into(),
+        sha256: None,
+        fail_strategy: FailStrategy::FailClose,
+        envoy_wasm_path: ENVOY_WASM_PATH.into(),
+    };
+    // No uids outside a cluster, so no ownerReferences (the live object has them for the
+    // ApiSchemas in its own namespace).
+    object(&key, &output, &std::collections::BTreeMap::new(), &module)
+}
+
+/// Compares examples/NAME/FILE with the operator's object, or rewrites it when refreshing.
+fn check_generated(name: &str, file: &str, what: &str) -> Value {
+    let expected = operator_object(name);
+    let path = examples().join(name).join(file);
+    let text = format!(
+        "# GENERATED by `make examples` (controller/tests/examples.rs) from the resources in\n\
+         # this directory with the operator's own code; do not edit.\n# {what}\n\
+         # (ownerReferences, which name the live ApiSchemas' uids, are left out.)\n{}",
+        serde_yaml_ng::to_string(&expected).unwrap()
+    );
+    if refreshing() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let shipped: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert!(
+        shipped == expected,
+        "examples/{name}/{file} is not what the operator writes; {REFRESH}"
+    );
+    expected
+}
 
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
@@ -55,18 +162,22 @@ fn one_of_kind(path: &Path, kind: &str) -> Value {
 
 #[test]
 fn istio_wasmplugin_carries_the_compiled_configuration() {
-    let compiled = compile("istio");
-    let plugin = one_of_kind(&examples().join("istio/wasmplugin.yaml"), "WasmPlugin");
+    let plugin = check_generated(
+        "istio",
+        "wasmplugin.yaml",
+        "What the operator writes for an Istio ingress gateway.",
+    );
     assert_eq!(plugin["apiVersion"], "extensions.istio.io/v1alpha1");
+    assert_eq!(plugin["metadata"]["namespace"], "istio-system");
     let spec = &plugin["spec"];
     assert_eq!(spec["phase"], "AUTHN");
     assert_eq!(spec["failStrategy"], "FAIL_CLOSE");
     assert_eq!(spec["pluginName"], "gatehouse");
     assert_eq!(spec["selector"]["matchLabels"]["istio"], "ingressgateway");
-    assert!(
-        spec["pluginConfig"] == compiled,
-        "examples/istio/wasmplugin.yaml: pluginConfig is not what the resources compile to; {REFRESH}"
-    );
+    CompiledConfig::from_json(&serde_json::to_vec(&spec["pluginConfig"]).unwrap())
+        .unwrap_or_else(|e| panic!("the filter refuses the WasmPlugin's configuration: {e:?}"));
+    let compiled = compile("istio");
+    assert_eq!(spec["pluginConfig"]["apis"], compiled["apis"]);
 
     // What the example is about: SSO through the cluster the ServiceEntry creates.
     let provider = &compiled["providers"][0];
@@ -89,23 +200,23 @@ fn istio_wasmplugin_carries_the_compiled_configuration() {
 
 #[test]
 fn envoy_gateway_policy_carries_the_compiled_configuration() {
-    let compiled = compile("envoy-gateway");
-    let policy = one_of_kind(
-        &examples().join("envoy-gateway/envoyextensionpolicy.yaml"),
-        "EnvoyExtensionPolicy",
+    let policy = check_generated(
+        "envoy-gateway",
+        "envoyextensionpolicy.yaml",
+        "What the operator writes for an Envoy Gateway `Gateway`.",
     );
     let wasm = &policy["spec"]["wasm"][0];
     assert_eq!(wasm["rootID"], "gatehouse");
     assert_eq!(wasm["failOpen"], false);
-    assert!(
-        wasm["config"] == compiled,
-        "examples/envoy-gateway/envoyextensionpolicy.yaml: wasm[0].config is stale; {REFRESH}"
-    );
+    CompiledConfig::from_json(&serde_json::to_vec(&wasm["config"]).unwrap())
+        .unwrap_or_else(|e| panic!("the filter refuses the policy's configuration: {e:?}"));
+    let compiled = compile("envoy-gateway");
+    assert_eq!(wasm["config"]["apis"], compiled["apis"]);
     // The policy attaches to the Gateway the example declares, in the same namespace.
     let gateway = one_of_kind(&examples().join("envoy-gateway/gateway.yaml"), "Gateway");
-    assert_eq!(policy["spec"]["targetRef"]["kind"], "Gateway");
+    assert_eq!(policy["spec"]["targetRefs"][0]["kind"], "Gateway");
     assert_eq!(
-        policy["spec"]["targetRef"]["name"],
+        policy["spec"]["targetRefs"][0]["name"],
         gateway["metadata"]["name"]
     );
     assert_eq!(
@@ -119,6 +230,16 @@ fn envoy_gateway_policy_carries_the_compiled_configuration() {
 fn plain_envoy_ecds_is_what_the_controller_writes() {
     let compiled = compile("envoy");
     let dir = examples().join("envoy");
+    if refreshing() {
+        let json = serde_json::to_string(&compiled).unwrap();
+        let doc = gatehouse_controller::envoy::ecds_document(
+            &json,
+            Path::new(ENVOY_WASM_PATH),
+            "gatehouse",
+        );
+        let text = serde_json::to_string_pretty(&doc).unwrap() + "\n";
+        std::fs::write(dir.join("gatehouse-ecds.json"), text).unwrap();
+    }
     let ecds: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("gatehouse-ecds.json")).unwrap())
             .unwrap();
@@ -160,4 +281,30 @@ fn plain_envoy_ecds_is_what_the_controller_writes() {
     assert!(mounts.contains(&wasm_dir), "{mounts:?} lacks {wasm_dir}");
     let copy = pod["initContainers"][0]["command"].as_array().unwrap();
     assert_eq!(copy.last().unwrap(), wasm_path);
+
+    // In a cluster the operator writes the same document into the ConfigMap the Deployment
+    // mounts (spec.target.envoy.name), naming the module where the initContainer puts it.
+    let map = check_generated(
+        "envoy",
+        "configmap.yaml",
+        "What the operator writes for `spec.target.envoy` (chart value\n\
+         # wasm.envoyWasmPath=/etc/gatehouse/wasm/gatehouse_filter.wasm).",
+    );
+    let volumes = pod["volumes"].as_array().unwrap();
+    assert!(
+        volumes
+            .iter()
+            .any(|v| v["configMap"]["name"] == map["metadata"]["name"]),
+        "k8s/envoy.yaml does not mount ConfigMap {}",
+        map["metadata"]["name"]
+    );
+    let in_map: Value =
+        serde_json::from_str(map["data"]["gatehouse-ecds.json"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        in_map["resources"][0]["typed_config"]["config"]["vm_config"],
+        config["vm_config"]
+    );
+    let map_config: Value =
+        serde_json::from_str(map["data"]["gatehouse.json"].as_str().unwrap()).unwrap();
+    assert_eq!(map_config["apis"], compiled["apis"]);
 }

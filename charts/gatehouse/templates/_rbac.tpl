@@ -26,7 +26,7 @@ cluster-wide. The Lease rules are bound in the release namespace only.
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["list", "watch", "create", "patch", "delete"]
-# Secrets: IdentityProvider client secrets. The operator watches only Secrets labelled
+# Secrets: IdentityProvider `hmacSecretRef`s. The operator watches only Secrets labelled
 # gatehouse.dev/secret, but a label-selected watch still needs list and watch on Secrets.
 - apiGroups: [""]
   resources: ["secrets"]

@@ -235,6 +235,11 @@ fn loaded_provider(
         })?;
         map.insert("hmacSecret".into(), text.trim().into());
     }
+    if let Some(map) = value.as_object_mut() {
+        crate::secrets::resolve_with(map, |name, key| {
+            oidc_secret(secrets, &entry.namespace, name, key)
+        })?;
+    }
     Ok(LoadedProvider {
         file: PathBuf::new(),
         document: 0,
@@ -249,6 +254,37 @@ fn loaded_provider(
             spec: value,
         },
     })
+}
+
+/// `spec.oidc.clientSecretRef` / `cookieKeyRef` `{name, key}`: a key of a Secret (labelled
+/// `gatehouse.dev/secret`, the only ones watched) in the provider's namespace. Unlike the
+/// base64 `hmacSecret`, these values are used as they are, so only a trailing newline (what
+/// `kubectl create secret --from-file` keeps) is dropped.
+fn oidc_secret(
+    secrets: &BTreeMap<ObjectKey, BTreeMap<String, Vec<u8>>>,
+    namespace: &str,
+    name: &str,
+    key: &str,
+) -> Result<String, String> {
+    let secret = secrets
+        .get(&(namespace.to_owned(), name.to_owned()))
+        .ok_or_else(|| {
+            format!(
+                "no Secret {namespace}/{name} (only Secrets labelled {} are read)",
+                super::controller::SECRET_LABEL
+            )
+        })?;
+    let bytes = secret
+        .get(key)
+        .ok_or_else(|| format!("Secret {namespace}/{name} has no key {key}"))?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| format!("Secret {namespace}/{name}: key {key} is not UTF-8"))?;
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    if text.is_empty() {
+        return Err(format!("Secret {namespace}/{name}: key {key} is empty"));
+    }
+    Ok(text.to_owned())
 }
 
 /// `namespace/name` of every provider the API's auth policies name.

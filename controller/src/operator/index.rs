@@ -52,6 +52,9 @@ pub struct Index {
     pub config_maps: BTreeMap<ObjectKey, ConfigMapData>,
     /// Secret data (decoded), for `hmacSecretRef`.
     pub secrets: BTreeMap<ObjectKey, BTreeMap<String, Vec<u8>>>,
+    /// Where filters post samples (`gatehouse run --collector-listen`): written into every
+    /// target's `settings.sampling`; with it, [`Desired::authored`] is filled.
+    pub sampling: Option<gatehouse_filter::config::SamplingSettings>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -124,6 +127,9 @@ pub struct Desired {
     pub providers: BTreeMap<ObjectKey, IdentityProviderStatus>,
     /// The target each ApiSchema belongs to, when it named a valid one.
     pub schema_targets: BTreeMap<ObjectKey, TargetKey>,
+    /// With [`Index::sampling`]: each compiled ApiSchema's document (`openapiRef`
+    /// resolved) and base path, what the learned model is compared with.
+    pub authored: BTreeMap<ObjectKey, (serde_json::Value, String)>,
 }
 
 pub const ACCEPTED: &str = "Accepted";
@@ -463,6 +469,15 @@ pub fn reconcile(index: &Index) -> Desired {
                     .ok()
                     .map(|json| hex(&Sha256::digest(json.as_bytes())));
                 f.compiled = Some(condition(COMPILED, true, "Compiled", ""));
+                if index.sampling.is_some() {
+                    desired.authored.insert(
+                        key.clone(),
+                        (
+                            loaded.schema.spec.openapi.clone(),
+                            crate::learn::collector::base_path_of(&loaded),
+                        ),
+                    );
+                }
                 resolved.insert(key.clone(), (loaded, wanted));
                 groups
                     .entry(target)
@@ -534,7 +549,10 @@ pub fn reconcile(index: &Index) -> Desired {
                 .filter_map(|n| good_providers.get(n).map(|(l, _)| l.clone()))
                 .collect();
             match crate::compile_with_providers(&resources, &providers) {
-                Ok(config) => {
+                Ok(mut config) => {
+                    if let Some(sampling) = &index.sampling {
+                        config.settings.sampling = Some(sampling.clone());
+                    }
                     let json = serde_json::to_string(&config).unwrap_or_default();
                     let hash = hex(&Sha256::digest(json.as_bytes()));
                     desired.targets.insert(

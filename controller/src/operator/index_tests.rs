@@ -410,3 +410,24 @@ fn find_oidc(v: &serde_json::Value) -> Option<&serde_json::Value> {
         _ => None,
     }
 }
+
+#[test]
+fn with_a_collector_every_target_samples_and_the_authored_documents_are_kept() {
+    let mut idx = index(vec![api("shop", "a", "t", "a.example")]);
+    let d = reconcile(&idx);
+    assert!(d.targets[&istio_key()].config.settings.sampling.is_none());
+    assert!(d.authored.is_empty());
+
+    idx.sampling = Some(
+        serde_json::from_value(serde_json::json!({"collector": "gatehouse-collector"})).unwrap(),
+    );
+    let d = reconcile(&idx);
+    let sampling = d.targets[&istio_key()].config.settings.sampling.as_ref();
+    assert_eq!(
+        sampling.map(|s| s.collector.as_str()),
+        Some("gatehouse-collector")
+    );
+    assert!(d.targets[&istio_key()].json.contains("gatehouse-collector"));
+    let (doc, _base) = &d.authored[&key("shop", "a")];
+    assert_eq!(doc, &idx.schemas[&key("shop", "a")].spec.openapi);
+}

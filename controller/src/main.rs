@@ -255,8 +255,9 @@ fn main() -> ExitCode {
         Command::Run {
             local: None,
             operator,
+            collector,
             ..
-        } => run_operator(*operator),
+        } => run_operator(*operator, &collector),
         Command::Run {
             local: Some(local),
             config_out,
@@ -452,8 +453,35 @@ struct OperatorArgs {
     resync_seconds: u64,
 }
 
-fn run_operator(args: OperatorArgs) -> anyhow::Result<ExitCode> {
+fn run_operator(args: OperatorArgs, collector: &CollectorArgs) -> anyhow::Result<ExitCode> {
     use gatehouse_controller::operator::{self, outputs::ModuleOptions};
+    let sampling = collector
+        .collector_cluster
+        .clone()
+        .or_else(|| collector.collector_listen.map(|a| a.to_string()))
+        .map(|cluster| {
+            serde_json::from_value::<gatehouse_filter::config::SamplingSettings>(
+                serde_json::json!({ "collector": cluster }),
+            )
+        })
+        .transpose()?;
+    // Kept until the operator stops: dropping it saves the model.
+    let running = match collector.collector_listen {
+        Some(addr) => {
+            if collector.learned_model.is_none() {
+                tracing::warn!(
+                    "no --learned-model FILE: what the collector learns is lost on exit"
+                );
+            }
+            let state = learn::collector::State::new(collector.learned_model.clone(), None)?;
+            Some(learn::collector::Collector::start(
+                addr,
+                std::sync::Arc::new(state),
+                Duration::from_secs(10),
+            )?)
+        }
+        None => None,
+    };
     let identity = args.identity.clone().unwrap_or_else(|| {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
         format!("{}-{}", host.trim(), std::process::id())
@@ -469,6 +497,8 @@ fn run_operator(args: OperatorArgs) -> anyhow::Result<ExitCode> {
             debounce: Duration::from_millis(100),
             resync: Duration::from_secs(args.resync_seconds.max(1)),
             identity: identity.clone(),
+            collector: running.as_ref().map(|c| c.state.clone()),
+            sampling,
         },
         metrics_addr: args.metrics_addr,
         lease: args.leader_elect.then(|| operator::LeaseOptions {

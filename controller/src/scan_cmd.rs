@@ -6,10 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use gatehouse_scan::Framework;
-use serde_json::{json, Value};
-
 use gatehouse_controller::envoy::write_atomic;
+use gatehouse_controller::import::{self, ImportOptions};
+use gatehouse_scan::Framework;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FrameworkArg {
@@ -31,18 +30,31 @@ pub struct ScanArgs {
     /// Where to write the document (YAML); `-` for stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE", default_value = "-")]
     pub output: PathBuf,
-    /// Write an ApiSchema resource holding the document instead of the bare document.
-    #[arg(long, requires_all = ["name", "hosts"])]
+    /// Write an ApiSchema resource (as `gatehouse import` does: auth policies from the
+    /// scanned `security`, a ConfigMap when large) instead of the bare document.
+    #[arg(long)]
     pub apischema: bool,
-    /// metadata.name of the ApiSchema.
-    #[arg(long)]
+    /// metadata.name of the ApiSchema (default: from info.title).
+    #[arg(long, requires = "apischema")]
     pub name: Option<String>,
-    /// metadata.namespace of the ApiSchema (default: none, which means `default`).
-    #[arg(long)]
+    /// metadata.namespace of every resource written (default: `default`).
+    #[arg(long, requires = "apischema")]
     pub namespace: Option<String>,
-    /// A host the API is served on (spec.hosts). Repeatable.
-    #[arg(long = "host", value_name = "HOST")]
+    /// A host the API is served on (spec.hosts). Repeatable (default: `*`, with a warning).
+    #[arg(long = "host", value_name = "HOST", requires = "apischema")]
     pub hosts: Vec<String>,
+    /// spec.basePath, when the service is mounted under a prefix.
+    #[arg(long, requires = "apischema")]
+    pub base_path: Option<String>,
+    /// Check a security scheme's credentials (scan names it `bearerAuth` unless a comment
+    /// says `scheme=`) as JWTs of this IdentityProvider (SCHEME=NAME or
+    /// SCHEME=NAMESPACE/NAME); repeatable. Default: an IdentityProvider named after the
+    /// scheme (`bearerauth`) in the namespace.
+    #[arg(long = "provider-map", value_name = "SCHEME=PROVIDER", value_parser = parse_mapping, requires = "apischema")]
+    pub provider_map: Vec<(String, String)>,
+    /// Documents larger than this (bytes of compact JSON) go to a ConfigMap.
+    #[arg(long, value_name = "BYTES", default_value_t = import::DEFAULT_CONFIGMAP_THRESHOLD)]
+    pub configmap_threshold: usize,
     /// Also write the report (what was found and what was left out) as JSON.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -59,26 +71,30 @@ fn framework(f: FrameworkArg) -> Framework {
     }
 }
 
-/// An `ApiSchema` resource (docs/apischema.md) carrying `openapi` inline.
-// The import command builds the same resource from a file; this is the one place the
-// scan output becomes a resource, so both can share one builder later.
-pub fn apischema_document(
-    openapi: Value,
-    name: &str,
-    namespace: Option<&str>,
-    hosts: &[String],
-) -> Value {
-    let mut metadata = serde_json::Map::new();
-    metadata.insert("name".into(), json!(name));
-    if let Some(ns) = namespace {
-        metadata.insert("namespace".into(), json!(ns));
+/// The import options a scan's `--apischema` flags amount to: the scanned document goes
+/// through the same `import::to_apischema` as an imported file, so its `security` (from
+/// `# gatehouse: scopes=...` comments) becomes `spec.policies` auth and large documents go
+/// to a ConfigMap.
+pub fn import_options(args: &ScanArgs) -> ImportOptions {
+    ImportOptions {
+        name: args.name.clone(),
+        namespace: args.namespace.clone(),
+        hosts: args.hosts.clone(),
+        base_path: args.base_path.clone(),
+        provider_map: args.provider_map.iter().cloned().collect(),
+        configmap_threshold: args.configmap_threshold,
+        ..ImportOptions::default()
     }
-    json!({
-        "apiVersion": "gatehouse.dev/v1alpha1",
-        "kind": "ApiSchema",
-        "metadata": metadata,
-        "spec": { "hosts": hosts, "openapi": openapi }
-    })
+}
+
+/// `SCHEME=PROVIDER`, as `gatehouse import --provider-map` takes it.
+fn parse_mapping(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((scheme, provider)) if !scheme.is_empty() && !provider.is_empty() => {
+            Ok((scheme.to_owned(), provider.to_owned()))
+        }
+        _ => Err(format!("`{s}`: expected SCHEME=PROVIDER")),
+    }
 }
 
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
@@ -105,13 +121,30 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         bytes.push(b'\n');
         write_atomic(path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let doc = if args.apischema {
-        let name = args.name.as_deref().unwrap_or_default();
-        apischema_document(scan.openapi, name, args.namespace.as_deref(), &args.hosts)
+    let yaml = if args.apischema {
+        let imported = match import::to_apischema(scan.openapi, &import_options(args)) {
+            Ok(imported) => imported,
+            Err(e) => {
+                for d in &e.0 {
+                    writeln!(stderr, "error: {d}")?;
+                }
+                writeln!(stderr, "{} error(s); nothing written", e.0.len())?;
+                return Ok(ExitCode::FAILURE);
+            }
+        };
+        for w in &imported.warnings {
+            writeln!(stderr, "warning: {w}")?;
+        }
+        for p in &imported.referenced_providers {
+            writeln!(stderr, "note: auth policies name IdentityProvider {p}")?;
+        }
+        if imported.config_map.is_some() {
+            writeln!(stderr, "note: the document is large; it is in a ConfigMap")?;
+        }
+        imported.to_yaml()?
     } else {
-        scan.openapi
+        gatehouse_scan::to_yaml(&scan.openapi)?
     };
-    let yaml = gatehouse_scan::to_yaml(&doc)?;
     if args.output.as_os_str() == "-" {
         std::io::stdout().lock().write_all(yaml.as_bytes())?;
     } else {

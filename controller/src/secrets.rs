@@ -25,6 +25,16 @@ pub fn resolve(
     namespace: &str,
     file: &Path,
 ) -> Result<(), (String, String)> {
+    resolve_with(spec, |name, key| from_manifest(name, key, namespace, file))
+}
+
+/// [`resolve`] with `{name, key}` references answered by `secret(name, key)`: the
+/// operator's, from the labelled Secrets it watches in the provider's namespace.
+/// `{env: VAR}` references read the process environment either way.
+pub fn resolve_with(
+    spec: &mut Map<String, Value>,
+    secret: impl Fn(&str, &str) -> Result<String, String>,
+) -> Result<(), (String, String)> {
     let Some(oidc) = spec.get_mut("oidc").and_then(Value::as_object_mut) else {
         return Ok(());
     };
@@ -36,13 +46,16 @@ pub fn resolve(
         if oidc.contains_key(field) {
             return Err((at, format!("set `{field}` or `{reference}`, not both")));
         }
-        let value = lookup(&r, namespace, file).map_err(|m| (at, m))?;
+        let value = lookup(&r, &secret).map_err(|m| (at, m))?;
         oidc.insert(field.to_owned(), Value::String(value));
     }
     Ok(())
 }
 
-fn lookup(reference: &Value, namespace: &str, file: &Path) -> Result<String, String> {
+fn lookup(
+    reference: &Value,
+    secret: &impl Fn(&str, &str) -> Result<String, String>,
+) -> Result<String, String> {
     let text = |name: &str| reference.get(name).and_then(Value::as_str);
     match (text("env"), text("name"), text("key")) {
         (Some(var), None, None) => std::env::var(var)
@@ -54,7 +67,7 @@ fn lookup(reference: &Value, namespace: &str, file: &Path) -> Result<String, Str
                     Ok(v)
                 }
             }),
-        (None, Some(name), Some(key)) => from_manifest(name, key, namespace, file),
+        (None, Some(name), Some(key)) => secret(name, key),
         _ => Err("a reference is {env: VAR} or {name: SECRET, key: KEY}".to_owned()),
     }
 }

@@ -49,3 +49,33 @@ fn gatehouse_crds_prints_them() {
         gatehouse_controller::crd::crds_yaml().unwrap()
     );
 }
+
+/// `spec.oidc` (browser login, with `clientSecretRef` / `cookieKeyRef`) is not a named field
+/// of the IdentityProvider type: the schema keeps unknown fields of `spec`, so the API
+/// server stores the section as written and the operator reads it whole.
+#[test]
+fn identity_provider_schema_keeps_the_oidc_section() {
+    let yaml = gatehouse_controller::crd::crds_yaml().unwrap();
+    let docs: Vec<serde_json::Value> = serde_yaml_ng::Deserializer::from_str(&yaml)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .filter(|v: &serde_json::Value| !v.is_null())
+        .collect();
+    let spec = &docs[1]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    assert_eq!(spec["x-kubernetes-preserve-unknown-fields"], true, "{spec}");
+    assert!(spec["properties"].get("oidc").is_none(), "{spec}");
+    let oidc = serde_json::json!({
+        "clientId": "web",
+        "clientSecretRef": {"name": "sso", "key": "client"},
+        "cookieKeyRef": {"env": "COOKIE_KEY"},
+    });
+    let idp: gatehouse_controller::crd::KubeIdentityProvider =
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "gatehouse.dev/v1alpha1",
+            "kind": "IdentityProvider",
+            "metadata": {"name": "sso", "namespace": "shop"},
+            "spec": {"issuer": "https://sso.example", "oidc": oidc},
+        }))
+        .unwrap();
+    assert_eq!(idp.spec.rest["oidc"], oidc);
+    assert_eq!(serde_json::to_value(&idp).unwrap()["spec"]["oidc"], oidc);
+}

@@ -14,7 +14,7 @@ use std::io::Write;
 
 use gatehouse_controller::crd::KubeIdentityProvider;
 use gatehouse_controller::resource::KubeApiSchema;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::ByteString;
 use kube::api::{DeleteParams, DynamicObject, ListParams, PostParams};
@@ -193,6 +193,69 @@ async fn operator_against_a_real_api_server() {
     .await;
     assert_eq!(idp.conditions[0].type_, "Accepted");
     assert_eq!(idp.conditions[0].status, "True");
+
+    // --- browser login: spec.oidc's {name, key} references read labelled Secrets only.
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
+    let cookie_key = "Y29va2llLWtleS1jb29raWUta2V5LWNvb2tpZS1rZXktMzI=";
+    secrets
+        .create(
+            &pp,
+            &serde_json::from_value(json!({
+                "metadata": { "name": "web-client", "namespace": NS },
+                "stringData": { "clientSecret": "s3cret\n", "cookieKey": cookie_key }
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    providers
+        .create(
+            &pp,
+            &serde_json::from_value(json!({
+                "apiVersion": "gatehouse.dev/v1alpha1", "kind": "IdentityProvider",
+                "metadata": { "name": "web-sso", "namespace": NS },
+                "spec": { "issuer": "https://sso.example.com", "audiences": ["web"],
+                          "jwksUri": "https://sso.example.com/jwks.json", "jwksCluster": "sso",
+                          "oidc": { "clientId": "web",
+                                    "authorizationEndpoint": "https://sso.example.com/authorize",
+                                    "tokenEndpoint": "https://sso.example.com/token",
+                                    "clientSecretRef": { "name": "web-client", "key": "clientSecret" },
+                                    "cookieKeyRef": { "name": "web-client", "key": "cookieKey" } } }
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let refused = eventually("web-sso refused (Secret not labelled)", || async {
+        let p = providers.get("web-sso").await.ok()?;
+        let c = p.status?.conditions.into_iter().next()?;
+        (c.status == "False").then_some(c)
+    })
+    .await;
+    assert!(
+        refused
+            .message
+            .contains("/spec/oidc/clientSecretRef: no Secret shop/web-client")
+            && refused.message.contains("gatehouse.dev/secret"),
+        "{}",
+        refused.message
+    );
+    secrets
+        .patch(
+            "web-client",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({
+                "metadata": { "labels": { "gatehouse.dev/secret": "true" } }
+            })),
+        )
+        .await
+        .unwrap();
+    eventually("web-sso accepted once its Secret is labelled", || async {
+        let p = providers.get("web-sso").await.ok()?;
+        let c = p.status?.conditions.into_iter().next()?;
+        (c.status == "True").then_some(())
+    })
+    .await;
 
     // --- update: a new operation → a new configuration and hash, observedGeneration 2.
     let mut updated = schemas.get("pets").await.unwrap();

@@ -13,6 +13,7 @@
 //! In local mode the model is persisted to a file (periodically when it changed, and on
 //! shutdown) and reloaded on start.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -46,6 +47,9 @@ pub struct State {
     pub persist: Option<PathBuf>,
     /// Directory of `ApiSchema` YAML: the authored documents for diff and merge.
     pub resources: Option<PathBuf>,
+    /// Operator mode: `namespace/name` → (authored document, base path), as compiled on
+    /// the last pass (the operator has no directory to read).
+    pub authored_docs: Mutex<BTreeMap<String, (Value, String)>>,
     dirty: AtomicBool,
 }
 
@@ -64,6 +68,7 @@ impl State {
             model: Mutex::new(model),
             persist,
             resources,
+            authored_docs: Mutex::new(BTreeMap::new()),
             dirty: AtomicBool::new(false),
         })
     }
@@ -99,8 +104,17 @@ impl State {
         Ok(batch.samples.len())
     }
 
+    /// Operator mode: the authored documents the diff and merge endpoints compare with.
+    pub fn set_authored(&self, docs: BTreeMap<String, (Value, String)>) {
+        if let Ok(mut slot) = self.authored_docs.lock() {
+            *slot = docs;
+        }
+    }
+
     fn authored(&self, api: &str) -> Option<(Value, String)> {
-        let dir = self.resources.as_ref()?;
+        let Some(dir) = self.resources.as_ref() else {
+            return self.authored_docs.lock().ok()?.get(api).cloned();
+        };
         let loaded = crate::load::load_paths(std::slice::from_ref(dir));
         let r = loaded
             .resources

@@ -927,3 +927,30 @@ fn partial_models_merge_to_the_whole() {
     let back: Model = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(back, merged);
 }
+
+/// The operator's status pass: the summary of a real model, in the CRD's status shape.
+#[test]
+fn operator_status_carries_the_summary() {
+    let model = shop_model();
+    let s = summary(&model, "default/shop", Some(&authored()), "/v1");
+    let status =
+        crate::operator::learned::learned_status(&model, "default/shop", Some(&authored()), "/v1")
+            .unwrap();
+    assert_eq!(status.samples, Some(s.samples));
+    assert_eq!(
+        status.undocumented_operations,
+        Some(u32::try_from(s.undocumented_operations).unwrap())
+    );
+    let drifted = u64::from(status.drifted_operations.unwrap());
+    assert!(drifted >= 1 && drifted <= s.drift, "{status:?} {s:?}");
+    // Without the authored document nothing is undocumented or drifted.
+    let bare = crate::operator::learned::learned_status(&model, "default/shop", None, "").unwrap();
+    assert_eq!(
+        (
+            bare.samples,
+            bare.undocumented_operations,
+            bare.drifted_operations
+        ),
+        (Some(181), Some(0), Some(0))
+    );
+}

@@ -51,6 +51,11 @@ pub struct ControllerOptions {
     pub resync: Duration,
     /// Reporting instance of events (the pod name).
     pub identity: String,
+    /// The collector served in this process (`--collector-listen`): its model fills each
+    /// ApiSchema's `status.learned`, and the pass hands it the authored documents.
+    pub collector: Option<Arc<crate::learn::collector::State>>,
+    /// `settings.sampling` of every generated configuration (where filters post samples).
+    pub sampling: Option<gatehouse_filter::config::SamplingSettings>,
 }
 
 struct Stores {
@@ -389,12 +394,14 @@ impl Controller {
         self.metrics
             .set_objects("Secret", stores.secrets.state().len());
 
-        let (index, uids) = build_index(stores);
+        let (mut index, uids) = build_index(stores);
+        index.sampling.clone_from(&self.options.sampling);
         let started = Instant::now();
-        let desired = index::reconcile(&index);
+        let mut desired = index::reconcile(&index);
         self.metrics
             .compile_seconds
             .observe(started.elapsed().as_secs_f64());
+        let learned = self.learned(&mut desired);
         let failed = self.write_targets(&desired, &uids, &mut errors).await;
         self.metrics.set_objects("generated", self.applied.len());
 
@@ -423,6 +430,7 @@ impl Controller {
                     }
                     status.config_hash = None;
                 }
+                status.learned = learned.get(&key).cloned();
                 Some(this.update_schema_status(s, status, &now))
             })
             .collect();
@@ -447,6 +455,39 @@ impl Controller {
             errors.extend(in_parallel(removals).await);
         }
         errors
+    }
+
+    /// `status.learned` of each ApiSchema the collector has samples of (none without a
+    /// collector). Hands the collector this pass's authored documents for its diff and
+    /// merge endpoints. The model is locked while the summaries are computed (samples
+    /// posted meanwhile wait); the learned documents are small next to the authored ones.
+    fn learned(&self, desired: &mut Desired) -> BTreeMap<ObjectKey, crate::crd::LearnedSummary> {
+        let Some(state) = &self.options.collector else {
+            return BTreeMap::new();
+        };
+        let api = |k: &ObjectKey| format!("{}/{}", k.0, k.1);
+        let learned = match state.model.lock() {
+            Ok(model) => desired
+                .schemas
+                .keys()
+                .filter_map(|k| {
+                    let (doc, base) = match desired.authored.get(k) {
+                        Some((doc, base)) => (Some(doc), base.as_str()),
+                        None => (None, ""),
+                    };
+                    super::learned::learned_status(&model, &api(k), doc, base)
+                        .map(|l| (k.clone(), l))
+                })
+                .collect(),
+            Err(_) => BTreeMap::new(),
+        };
+        state.set_authored(
+            std::mem::take(&mut desired.authored)
+                .into_iter()
+                .map(|(k, v)| (api(&k), v))
+                .collect(),
+        );
+        learned
     }
 
     /// Applies changed targets and deletes orphaned ones. Returns the targets that failed.
@@ -588,7 +629,6 @@ impl Controller {
         let previous = s.status.clone().unwrap_or_default();
         let rest = |s: &ApiSchemaStatus| ApiSchemaStatus {
             conditions: Vec::new(),
-            learned: None,
             ..s.clone()
         };
         if same_conditions(&status.conditions, &previous.conditions)
@@ -597,8 +637,6 @@ impl Controller {
             return Ok(());
         }
         stamp(&mut status.conditions, &previous.conditions, now);
-        // The collector owns `learned`; this field manager never sets it.
-        status.learned = None;
         let name = format!(
             "ApiSchema {}/{}",
             s.namespace().unwrap_or_default(),

@@ -133,6 +133,8 @@ fn controller(client: Client) -> Controller {
             },
             debounce: Duration::from_millis(1),
             resync: Duration::from_secs(300),
+            collector: None,
+            sampling: None,
             identity: "test".into(),
         },
         Arc::new(Metrics::default()),

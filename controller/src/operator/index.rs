@@ -52,6 +52,9 @@ pub struct Index {
     pub config_maps: BTreeMap<ObjectKey, ConfigMapData>,
     /// Secret data (decoded), for `hmacSecretRef`.
     pub secrets: BTreeMap<ObjectKey, BTreeMap<String, Vec<u8>>>,
+    /// Where filters post samples (`gatehouse run --collector-listen`): written into every
+    /// target's `settings.sampling`; with it, [`Desired::authored`] is filled.
+    pub sampling: Option<gatehouse_filter::config::SamplingSettings>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -124,6 +127,9 @@ pub struct Desired {
     pub providers: BTreeMap<ObjectKey, IdentityProviderStatus>,
     /// The target each ApiSchema belongs to, when it named a valid one.
     pub schema_targets: BTreeMap<ObjectKey, TargetKey>,
+    /// With [`Index::sampling`]: each compiled ApiSchema's document (`openapiRef`
+    /// resolved) and base path, what the learned model is compared with.
+    pub authored: BTreeMap<ObjectKey, (serde_json::Value, String)>,
 }
 
 pub const ACCEPTED: &str = "Accepted";
@@ -235,6 +241,11 @@ fn loaded_provider(
         })?;
         map.insert("hmacSecret".into(), text.trim().into());
     }
+    if let Some(map) = value.as_object_mut() {
+        crate::secrets::resolve_with(map, |name, key| {
+            oidc_secret(secrets, &entry.namespace, name, key)
+        })?;
+    }
     Ok(LoadedProvider {
         file: PathBuf::new(),
         document: 0,
@@ -249,6 +260,37 @@ fn loaded_provider(
             spec: value,
         },
     })
+}
+
+/// `spec.oidc.clientSecretRef` / `cookieKeyRef` `{name, key}`: a key of a Secret (labelled
+/// `gatehouse.dev/secret`, the only ones watched) in the provider's namespace. Unlike the
+/// base64 `hmacSecret`, these values are used as they are, so only a trailing newline (what
+/// `kubectl create secret --from-file` keeps) is dropped.
+fn oidc_secret(
+    secrets: &BTreeMap<ObjectKey, BTreeMap<String, Vec<u8>>>,
+    namespace: &str,
+    name: &str,
+    key: &str,
+) -> Result<String, String> {
+    let secret = secrets
+        .get(&(namespace.to_owned(), name.to_owned()))
+        .ok_or_else(|| {
+            format!(
+                "no Secret {namespace}/{name} (only Secrets labelled {} are read)",
+                super::controller::SECRET_LABEL
+            )
+        })?;
+    let bytes = secret
+        .get(key)
+        .ok_or_else(|| format!("Secret {namespace}/{name} has no key {key}"))?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| format!("Secret {namespace}/{name}: key {key} is not UTF-8"))?;
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    if text.is_empty() {
+        return Err(format!("Secret {namespace}/{name}: key {key} is empty"));
+    }
+    Ok(text.to_owned())
 }
 
 /// `namespace/name` of every provider the API's auth policies name.
@@ -427,6 +469,15 @@ pub fn reconcile(index: &Index) -> Desired {
                     .ok()
                     .map(|json| hex(&Sha256::digest(json.as_bytes())));
                 f.compiled = Some(condition(COMPILED, true, "Compiled", ""));
+                if index.sampling.is_some() {
+                    desired.authored.insert(
+                        key.clone(),
+                        (
+                            loaded.schema.spec.openapi.clone(),
+                            crate::learn::collector::base_path_of(&loaded),
+                        ),
+                    );
+                }
                 resolved.insert(key.clone(), (loaded, wanted));
                 groups
                     .entry(target)
@@ -498,7 +549,10 @@ pub fn reconcile(index: &Index) -> Desired {
                 .filter_map(|n| good_providers.get(n).map(|(l, _)| l.clone()))
                 .collect();
             match crate::compile_with_providers(&resources, &providers) {
-                Ok(config) => {
+                Ok(mut config) => {
+                    if let Some(sampling) = &index.sampling {
+                        config.settings.sampling = Some(sampling.clone());
+                    }
                     let json = serde_json::to_string(&config).unwrap_or_default();
                     let hash = hex(&Sha256::digest(json.as_bytes()));
                     desired.targets.insert(

@@ -323,3 +323,111 @@ fn hmac_secret_comes_from_a_secret() {
     );
     assert!(d.targets[&istio_key()].json.contains(secret));
 }
+
+#[test]
+fn oidc_client_secret_and_cookie_key_come_from_secrets() {
+    let mut idx = index(vec![with_auth(api("shop", "a", "t", "a.example"), "sso")]);
+    let mut p = provider("shop", "sso", &[]);
+    p.spec.rest.insert(
+        "oidc".into(),
+        serde_json::json!({
+            "clientId": "api",
+            "authorizationEndpoint": "https://sso.example/authorize",
+            "tokenEndpoint": "https://sso.example/token",
+            "clientSecretRef": {"name": "sso-client", "key": "secret"},
+            "cookieKeyRef": {"name": "sso-client", "key": "cookie"},
+        }),
+    );
+    idx.providers.insert(key("shop", "sso"), p);
+    // Not (yet) among the labelled Secrets: the provider says which one and why.
+    let d = reconcile(&idx);
+    let c = &d.providers[&key("shop", "sso")].conditions[0];
+    assert_eq!(c.status, "False");
+    assert!(
+        c.message
+            .starts_with("/spec/oidc/clientSecretRef: no Secret shop/sso-client")
+            && c.message.contains("gatehouse.dev/secret"),
+        "{}",
+        c.message
+    );
+    assert!(d.targets.values().all(|t| !t.json.contains("sso-client")));
+
+    let cookie = "Y29va2llLWtleS1jb29raWUta2V5LWNvb2tpZS1rZXktMzI=";
+    // A Secret in another namespace is not the provider's.
+    idx.secrets.insert(
+        key("other", "sso-client"),
+        [("secret".to_owned(), b"wrong".to_vec())].into(),
+    );
+    idx.secrets.insert(
+        key("shop", "sso-client"),
+        [("secret".to_owned(), b"s3cret-client\n".to_vec())].into(),
+    );
+    let d = reconcile(&idx);
+    let c = &d.providers[&key("shop", "sso")].conditions[0];
+    assert!(
+        c.message
+            .starts_with("/spec/oidc/cookieKeyRef: Secret shop/sso-client has no key cookie"),
+        "{}",
+        c.message
+    );
+
+    idx.secrets
+        .get_mut(&key("shop", "sso-client"))
+        .unwrap()
+        .insert("cookie".to_owned(), cookie.as_bytes().to_vec());
+    let d = reconcile(&idx);
+    assert_eq!(
+        d.providers[&key("shop", "sso")].conditions[0].status,
+        "True",
+        "{:?}",
+        d.providers
+    );
+    let config: serde_json::Value = serde_json::from_str(&d.targets[&istio_key()].json).unwrap();
+    let oidc = find_oidc(&config).expect("the provider's oidc section is in the configuration");
+    // The value as stored, its trailing newline (kubectl --from-file) dropped.
+    assert_eq!(oidc["clientSecret"], "s3cret-client");
+    assert_eq!(oidc["cookieKey"], cookie);
+    assert!(oidc.get("clientSecretRef").is_none() && oidc.get("cookieKeyRef").is_none());
+
+    // Both a value and a reference: refused, as in local mode.
+    let p = idx.providers.get_mut(&key("shop", "sso")).unwrap();
+    p.spec.rest.get_mut("oidc").unwrap()["clientSecret"] = "inline".into();
+    let d = reconcile(&idx);
+    let c = &d.providers[&key("shop", "sso")].conditions[0];
+    assert!(c.message.contains("not both"), "{}", c.message);
+}
+
+/// The first `oidc` object anywhere in the generated configuration (the target's JSON wraps
+/// the filter configuration in the plugin's own structure).
+fn find_oidc(v: &serde_json::Value) -> Option<&serde_json::Value> {
+    match v {
+        serde_json::Value::Object(m) => m
+            .get("oidc")
+            .filter(|o| o.is_object())
+            .or_else(|| m.values().find_map(find_oidc)),
+        serde_json::Value::Array(a) => a.iter().find_map(find_oidc),
+        serde_json::Value::String(s) if s.starts_with('{') => None,
+        _ => None,
+    }
+}
+
+#[test]
+fn with_a_collector_every_target_samples_and_the_authored_documents_are_kept() {
+    let mut idx = index(vec![api("shop", "a", "t", "a.example")]);
+    let d = reconcile(&idx);
+    assert!(d.targets[&istio_key()].config.settings.sampling.is_none());
+    assert!(d.authored.is_empty());
+
+    idx.sampling = Some(
+        serde_json::from_value(serde_json::json!({"collector": "gatehouse-collector"})).unwrap(),
+    );
+    let d = reconcile(&idx);
+    let sampling = d.targets[&istio_key()].config.settings.sampling.as_ref();
+    assert_eq!(
+        sampling.map(|s| s.collector.as_str()),
+        Some("gatehouse-collector")
+    );
+    assert!(d.targets[&istio_key()].json.contains("gatehouse-collector"));
+    let (doc, _base) = &d.authored[&key("shop", "a")];
+    assert_eq!(doc, &idx.schemas[&key("shop", "a")].spec.openapi);
+}

@@ -8,6 +8,7 @@ pub mod controller;
 pub mod error;
 pub mod index;
 pub mod leader;
+pub mod learned;
 pub mod metrics;
 pub mod outputs;
 

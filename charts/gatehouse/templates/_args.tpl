@@ -27,7 +27,11 @@ POD_NAMESPACE and POD_NAME environment variables (deployment.yaml), which the fl
 - --envoy-wasm-path={{ .Values.wasm.envoyWasmPath }}
 {{- if .Values.collector.enabled }}
 - --collector-listen=0.0.0.0:{{ .Values.collector.port }}
-- --collector-cluster={{ include "gatehouse.fullname" . }}.{{ .Release.Namespace }}.svc.{{ .Values.clusterDomain }}:{{ .Values.collector.servicePort }}
+{{- if .Values.collector.cluster }}
+- --collector-cluster={{ .Values.collector.cluster }}
+{{- else }}
+- --collector-cluster=outbound|{{ .Values.collector.servicePort }}||{{ include "gatehouse.fullname" . }}.{{ .Release.Namespace }}.svc.{{ .Values.clusterDomain }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- with .Values.controller.extraArgs }}

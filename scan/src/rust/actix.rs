@@ -10,24 +10,12 @@ use syn::visit::Visit;
 use syn::{Expr, LitStr, Token};
 
 use super::types::Types;
-use super::{convert_path, line_of, operation, Crate, Func};
-use crate::{Found, Framework, Gap, Loc, Route};
+use super::{line_of, push_route, Crate, Entry, Func};
+use crate::{Found, Framework, Gap, Loc};
 
 const VERBS: &[&str] = &[
     "get", "post", "put", "delete", "patch", "head", "options", "trace",
 ];
-
-#[derive(Clone)]
-struct Entry {
-    path: String,
-    method: String,
-    handler: Option<syn::Path>,
-    file: String,
-    /// 1-based line the comment block is read above.
-    line: usize,
-    /// Where `.service(h)` registered an attributed handler: (file, 1-based line).
-    registered_at: Option<(String, usize)>,
-}
 
 /// The route attribute of a handler: (methods, path).
 fn route_attr(f: &Func) -> Option<(Vec<String>, String, usize)> {
@@ -373,49 +361,6 @@ pub fn collect(krate: &Crate, types: &mut Types<'_>, found: &mut Found) {
     }
     found.gaps.append(&mut ev.gaps);
     for e in entries {
-        let loc = Loc {
-            file: e.file.clone(),
-            line: e.line,
-        };
-        let (path, schemas) = convert_path(&e.path, &loc, &mut found.gaps);
-        let func = e.handler.as_ref().and_then(|h| krate.func(h));
-        let name = e
-            .handler
-            .as_ref()
-            .and_then(|h| h.segments.last())
-            .map(|s| s.ident.to_string());
-        if e.handler.is_none() {
-            found.gaps.push(
-                Gap::at(
-                    &loc,
-                    "closure or computed handler; its extractors are not read",
-                )
-                .on(&e.method, &path),
-            );
-        }
-        let mut op = operation(
-            types,
-            func,
-            name.as_deref().unwrap_or(""),
-            &e.method,
-            &path,
-            &loc,
-            &schemas,
-            &mut found.gaps,
-        );
-        if name.is_none() {
-            op.remove("operationId");
-        }
-        found.routes.push(Route {
-            framework: Framework::Actix,
-            method: e.method,
-            path,
-            operation: op,
-            comment_line: e.line.saturating_sub(1),
-            loc,
-            comment_prefix: "//",
-            alt_comment_line: e.registered_at.as_ref().map(|(_, l)| l.saturating_sub(1)),
-            alt_file: e.registered_at.map(|(f, _)| f),
-        });
+        push_route(krate, types, Framework::Actix, e, found);
     }
 }

@@ -8,21 +8,12 @@ use std::collections::{BTreeSet, HashMap};
 use syn::{Expr, Pat, Stmt};
 
 use super::types::Types;
-use super::{convert_path, line_of, operation, Crate, Func};
-use crate::{Found, Framework, Gap, Loc, Route};
+use super::{line_of, push_route, Crate, Entry, Func};
+use crate::{Found, Framework, Gap, Loc};
 
 const VERBS: &[&str] = &[
     "get", "post", "put", "delete", "patch", "head", "options", "trace",
 ];
-
-#[derive(Clone)]
-struct Entry {
-    path: String,
-    method: String,
-    handler: Option<syn::Path>,
-    file: String,
-    line: usize,
-}
 
 struct Eval<'a> {
     krate: &'a Crate,
@@ -156,6 +147,7 @@ impl Eval<'_> {
                                 handler,
                                 file: file.to_string(),
                                 line,
+                                registered_at: None,
                             });
                         }
                     }
@@ -292,50 +284,7 @@ pub fn collect(krate: &Crate, types: &mut Types<'_>, found: &mut Found) {
     found.gaps.append(&mut ev.gaps);
     for (_, entries) in results.into_iter().filter(|(n, _)| !used.contains(n)) {
         for e in entries {
-            let loc = Loc {
-                file: e.file.clone(),
-                line: e.line,
-            };
-            let (path, schemas) = convert_path(&e.path, &loc, &mut found.gaps);
-            let func = e.handler.as_ref().and_then(|h| krate.func(h));
-            let name = e
-                .handler
-                .as_ref()
-                .and_then(|h| h.segments.last())
-                .map(|s| s.ident.to_string());
-            if e.handler.is_none() {
-                found.gaps.push(
-                    Gap::at(
-                        &loc,
-                        "closure or computed handler; its extractors are not read",
-                    )
-                    .on(&e.method, &path),
-                );
-            }
-            let mut op = operation(
-                types,
-                func,
-                name.as_deref().unwrap_or(""),
-                &e.method,
-                &path,
-                &loc,
-                &schemas,
-                &mut found.gaps,
-            );
-            if name.is_none() {
-                op.remove("operationId");
-            }
-            found.routes.push(Route {
-                framework: Framework::Axum,
-                method: e.method,
-                path,
-                operation: op,
-                comment_line: e.line.saturating_sub(1),
-                loc,
-                comment_prefix: "//",
-                alt_comment_line: None,
-                alt_file: None,
-            });
+            push_route(krate, types, Framework::Axum, e, found);
         }
     }
 }

@@ -14,7 +14,7 @@ use syn::{FnArg, GenericArgument, Item, PathArguments, ReturnType, Type};
 
 use crate::files::Sources;
 use crate::text::template_params;
-use crate::{Found, Framework, Gap, Loc};
+use crate::{Found, Framework, Gap, Loc, Route};
 
 /// One function of the crate.
 #[derive(Clone)]
@@ -263,6 +263,74 @@ const IGNORED_EXTRACTORS: &[&str] = &[
     "MatchedPath",
     "Version",
 ];
+
+/// One route a framework module found, before its operation is built.
+#[derive(Clone)]
+pub(crate) struct Entry {
+    pub path: String,
+    pub method: String,
+    pub handler: Option<syn::Path>,
+    pub file: String,
+    /// 1-based line the comment block is read above.
+    pub line: usize,
+    /// actix-web: where `.service(h)` registered an attributed handler (file, 1-based line),
+    /// a second place its comment block may stand.
+    pub registered_at: Option<(String, usize)>,
+}
+
+/// Builds the operation of `e` (path template, handler extractors) and adds the route.
+pub(crate) fn push_route(
+    krate: &Crate,
+    types: &mut types::Types<'_>,
+    framework: Framework,
+    e: Entry,
+    found: &mut Found,
+) {
+    let loc = Loc {
+        file: e.file.clone(),
+        line: e.line,
+    };
+    let (path, schemas) = convert_path(&e.path, &loc, &mut found.gaps);
+    let func = e.handler.as_ref().and_then(|h| krate.func(h));
+    let name = e
+        .handler
+        .as_ref()
+        .and_then(|h| h.segments.last())
+        .map(|s| s.ident.to_string());
+    if e.handler.is_none() {
+        found.gaps.push(
+            Gap::at(
+                &loc,
+                "closure or computed handler; its extractors are not read",
+            )
+            .on(&e.method, &path),
+        );
+    }
+    let mut op = operation(
+        types,
+        func,
+        name.as_deref().unwrap_or(""),
+        &e.method,
+        &path,
+        &loc,
+        &schemas,
+        &mut found.gaps,
+    );
+    if name.is_none() {
+        op.remove("operationId");
+    }
+    found.routes.push(Route {
+        framework,
+        method: e.method,
+        path,
+        operation: op,
+        comment_line: e.line.saturating_sub(1),
+        loc,
+        comment_prefix: "//",
+        alt_comment_line: e.registered_at.as_ref().map(|(_, l)| l.saturating_sub(1)),
+        alt_file: e.registered_at.map(|(f, _)| f),
+    });
+}
 
 /// The operation of a handler at `path` (OpenAPI template) for `method`.
 #[allow(clippy::too_many_arguments)]

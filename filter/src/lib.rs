@@ -29,6 +29,10 @@ pub mod validation;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+// Test fixtures shared with the integration tests name the crate `gatehouse_filter`.
+#[cfg(test)]
+extern crate self as gatehouse_filter;
+
 #[cfg(target_arch = "wasm32")]
 mod glue;
 #[cfg(target_arch = "wasm32")]

@@ -20,6 +20,11 @@ use super::{
     validate_doc, validate_value, Compiler, Dialect, Direction, Doc, Limits, Options, Program,
 };
 
+/// The shop schema the benches use (`extern crate self as gatehouse_filter` in lib.rs lets
+/// this crate's own tests include it as the integration tests do).
+#[path = "../../tests/common/shop_orders.rs"]
+mod shop_orders;
+
 /// xorshift64*: deterministic, so a failure names its seed.
 struct Rng(u64);
 
@@ -154,122 +159,16 @@ fn compare(program: &Program, root: u32, value: &Value, limits: &Limits, what: &
 }
 
 fn shop() -> (Program, u32) {
-    // The realistic schema of `tests/schema_bench.rs`.
-    let doc = json!({
-        "openapi": "3.0.3",
-        "info": {"title": "shop", "version": "1"},
-        "paths": {},
-        "components": {"schemas": {
-            "Order": {
-                "type": "object",
-                "required": ["id", "customer", "items", "createdAt", "payment"],
-                "additionalProperties": false,
-                "properties": {
-                    "id": {"type": "string", "format": "uuid", "readOnly": true},
-                    "status": {"type": "string", "enum": ["pending", "paid", "shipped", "cancelled"]},
-                    "createdAt": {"type": "string", "format": "date-time"},
-                    "customer": {"$ref": "#/components/schemas/Customer"},
-                    "items": {
-                        "type": "array", "minItems": 1, "maxItems": 100,
-                        "items": {"$ref": "#/components/schemas/LineItem"}
-                    },
-                    "shipping": {"$ref": "#/components/schemas/Address"},
-                    "payment": {"$ref": "#/components/schemas/Payment"},
-                    "tags": {
-                        "type": "array", "maxItems": 10, "uniqueItems": true,
-                        "items": {"type": "string", "maxLength": 32}
-                    },
-                    "notes": {"type": "string", "maxLength": 500, "nullable": true},
-                    "metadata": {
-                        "type": "object", "maxProperties": 20,
-                        "additionalProperties": {"type": "string", "maxLength": 64}
-                    }
-                }
-            },
-            "Customer": {
-                "type": "object",
-                "required": ["id", "email", "name"],
-                "properties": {
-                    "id": {"type": "string", "format": "uuid"},
-                    "email": {"type": "string", "format": "email"},
-                    "name": {"type": "string", "minLength": 1, "maxLength": 100},
-                    "phone": {"type": "string", "pattern": "^\\+[1-9][0-9]{6,14}$"},
-                    "website": {"type": "string", "format": "uri"}
-                }
-            },
-            "LineItem": {
-                "type": "object",
-                "required": ["sku", "quantity", "unitPrice"],
-                "additionalProperties": false,
-                "properties": {
-                    "sku": {"type": "string", "pattern": "^[A-Z]{3}-[0-9]{4,8}$"},
-                    "name": {"type": "string", "maxLength": 200},
-                    "quantity": {"type": "integer", "format": "int32", "minimum": 1, "maximum": 1000},
-                    "unitPrice": {"type": "number", "minimum": 0, "multipleOf": 0.01},
-                    "currency": {"type": "string", "enum": ["EUR", "USD", "GBP"]},
-                    "discount": {"type": "number", "minimum": 0, "maximum": 1}
-                }
-            },
-            "Address": {
-                "type": "object",
-                "required": ["line1", "city", "country"],
-                "properties": {
-                    "line1": {"type": "string", "maxLength": 100},
-                    "line2": {"type": "string", "maxLength": 100},
-                    "city": {"type": "string", "maxLength": 60},
-                    "postalCode": {"type": "string", "pattern": "^[A-Za-z0-9 -]{3,10}$"},
-                    "country": {"type": "string", "pattern": "^[A-Z]{2}$"}
-                }
-            },
-            "Payment": {
-                "oneOf": [
-                    {"$ref": "#/components/schemas/Card"},
-                    {"$ref": "#/components/schemas/PayPal"},
-                    {"$ref": "#/components/schemas/BankTransfer"}
-                ],
-                "discriminator": {
-                    "propertyName": "method",
-                    "mapping": {
-                        "card": "#/components/schemas/Card",
-                        "paypal": "#/components/schemas/PayPal",
-                        "bank": "#/components/schemas/BankTransfer"
-                    }
-                }
-            },
-            "Card": {
-                "type": "object",
-                "required": ["method", "last4", "expiry"],
-                "properties": {
-                    "method": {"type": "string", "enum": ["card"]},
-                    "last4": {"type": "string", "pattern": "^[0-9]{4}$"},
-                    "expiry": {"type": "string", "pattern": "^(0[1-9]|1[0-2])/[0-9]{2}$"},
-                    "holder": {"type": "string", "maxLength": 100}
-                }
-            },
-            "PayPal": {
-                "type": "object",
-                "required": ["method", "email"],
-                "properties": {
-                    "method": {"type": "string", "enum": ["paypal"]},
-                    "email": {"type": "string", "format": "email"}
-                }
-            },
-            "BankTransfer": {
-                "type": "object",
-                "required": ["method", "iban"],
-                "properties": {
-                    "method": {"type": "string", "enum": ["bank"]},
-                    "iban": {"type": "string", "pattern": "^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$"},
-                    "bic": {"type": "string", "pattern": "^[A-Z0-9]{8}([A-Z0-9]{3})?$"}
-                }
-            }
-        }}
-    });
+    // The realistic schema of `tests/schema_bench.rs`, compiled for requests.
+    let doc = shop_orders::document();
     let mut c = Compiler::new(Options::new(Dialect::OpenApi30));
-    c.add_document("https://example.com/shop/openapi.json", &doc);
+    c.add_document(shop_orders::DOC_URI, &doc);
     c.set_direction(Direction::Request);
     let root = c
-        .compile_ref("https://example.com/shop/openapi.json#/components/schemas/Order")
+        .compile_ref(&format!(
+            "{}#/components/schemas/Order",
+            shop_orders::DOC_URI
+        ))
         .unwrap();
     (c.finish().unwrap(), root)
 }

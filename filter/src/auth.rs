@@ -601,7 +601,8 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn header_values<'r>(
+/// Every value of header `name` (case-insensitive), in order.
+pub(crate) fn header_values<'r>(
     headers: &'r [(String, String)],
     name: &'r str,
 ) -> impl Iterator<Item = &'r str> + 'r {

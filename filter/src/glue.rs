@@ -696,14 +696,24 @@ impl HttpContext for Exchange {
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         // Cookies of a refreshed session first: a response that sets them is never stored.
         self.oidc_response_headers();
-        self.sample.response_headers();
-        if self.responses.watching() {
-            glue_responses::on_headers(self, end_of_stream);
+        let sampled = self.sample.pending.is_some();
+        let watched = self.responses.watching();
+        if !sampled && !watched && !self.cache.wants_body() {
+            return Action::Continue;
+        }
+        // One copy of the response headers for every reader of this exchange.
+        let headers = hostcalls::get_map(MapType::HttpResponseHeaders).unwrap_or_default();
+        if sampled {
+            self.sample.response_headers(&headers);
+        }
+        if watched {
+            glue_responses::on_headers(self, &headers, end_of_stream);
         }
         crate::cache::wasm::on_response_headers(
             &mut self.cache,
             &self.config,
             &WasmHost,
+            &headers,
             end_of_stream,
         )
     }

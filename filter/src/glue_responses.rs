@@ -1,26 +1,20 @@
-//! Response validation's hostcalls (`crate::responses` holds the logic): reads what the
-//! check needs from the response headers and copies body chunks as they pass. Always
+//! Response validation's glue (`crate::responses` holds the logic): takes what the check
+//! needs from the response headers the glue read and the body chunks as they pass. Always
 //! lets the response continue.
 
-use proxy_wasm::hostcalls;
-use proxy_wasm::types::MapType;
-
 use super::{Exchange, WasmHost};
+use crate::auth::header_values;
 use crate::responses::ResponseHead;
 
-pub(super) fn on_headers(ex: &mut Exchange, end_of_stream: bool) {
-    let header = |name: &str| {
-        hostcalls::get_map_value(MapType::HttpResponseHeaders, name)
-            .ok()
-            .flatten()
-    };
+pub(super) fn on_headers(ex: &mut Exchange, headers: &[(String, String)], end_of_stream: bool) {
+    let header = |name| header_values(headers, name).next();
     let status = header(":status");
     let content_type = header("content-type");
     let content_encoding = header("content-encoding");
     let head = ResponseHead {
-        status: status.as_deref(),
-        content_type: content_type.as_deref(),
-        content_encoding: content_encoding.as_deref(),
+        status,
+        content_type,
+        content_encoding,
         end_of_stream,
     };
     let Ok(mut state) = ex.state.try_borrow_mut() else {

@@ -5,8 +5,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use proxy_wasm::hostcalls;
-use proxy_wasm::types::{Action, BufferType, MapType};
+use proxy_wasm::types::{Action, BufferType};
 
+use crate::auth::header_values;
 use crate::compiled::CompiledConfig;
 use crate::engine::Forward;
 use crate::host::Host;
@@ -63,19 +64,15 @@ impl ExchangeSample {
         }
     }
 
-    pub fn response_headers(&mut self) {
+    pub fn response_headers(&mut self, headers: &[(String, String)]) {
         let Some(pending) = self.pending.as_mut() else {
             return;
         };
-        let value = |name| {
-            hostcalls::get_map_value(MapType::HttpResponseHeaders, name)
-                .ok()
-                .flatten()
-        };
+        let value = |name| header_values(headers, name).next();
         let status = value(":status")
             .and_then(|s| s.trim().parse::<u16>().ok())
             .unwrap_or(0);
-        pending.response_headers(status, value("content-type").as_deref());
+        pending.response_headers(status, value("content-type"));
     }
 
     /// Response body callback: `Some(Pause)` while a sampled JSON body is buffered.

@@ -163,12 +163,12 @@ pub(crate) fn on_response_headers(
     ex: &mut ExchangeCache,
     config: &CompiledConfig,
     host: &dyn Host,
+    headers: &[(String, String)],
     end_of_stream: bool,
 ) -> Action {
     let Some(pending) = ex.pending.as_mut() else {
         return Action::Continue;
     };
-    let headers = hostcalls::get_map(MapType::HttpResponseHeaders).unwrap_or_default();
     let status = headers
         .iter()
         .find(|(n, _)| n == ":status")
@@ -176,7 +176,7 @@ pub(crate) fn on_response_headers(
         .unwrap_or(0);
     let authority = &ex.authority;
     let resolve = |p: &str| get_policy(config, authority, p);
-    let step = super::on_response_headers(host, &resolve, pending, status, &headers, end_of_stream);
+    let step = super::on_response_headers(host, &resolve, pending, status, headers, end_of_stream);
     match step {
         ResponseStep::Reply(reply) => {
             // Our own reply passes through this callback again: nothing pending then.

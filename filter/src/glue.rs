@@ -452,7 +452,8 @@ impl Context for Exchange {
     }
 }
 
-fn send(reply: &LocalReply) {
+/// Answers the request with `reply` instead of the upstream.
+pub(crate) fn send(reply: &LocalReply) {
     let headers: Vec<(&str, &str)> = reply
         .headers
         .iter()

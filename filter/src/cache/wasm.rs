@@ -9,8 +9,8 @@ use super::{CacheRequest, Pending, RequestStep, ResponseStep};
 use crate::compiled::CompiledConfig;
 use crate::config::CachePolicy;
 use crate::engine::Forward;
+use crate::glue::send;
 use crate::host::Host;
-use crate::problem::LocalReply;
 use crate::router::RouteMatch;
 
 /// Per-exchange cache state.
@@ -21,15 +21,6 @@ pub(crate) struct ExchangeCache {
     /// The request's host, for `Location` invalidation (request headers cannot be read in
     /// the response phase: Envoy answers BadArgument, which the SDK's reader panics on).
     authority: String,
-}
-
-fn send(reply: &LocalReply) {
-    let headers: Vec<(&str, &str)> = reply
-        .headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let _ = hostcalls::send_http_response(u32::from(reply.status), headers, Some(&reply.body));
 }
 
 /// The cache policy of the GET operation for `path` on `authority`.

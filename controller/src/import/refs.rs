@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use gatehouse_filter::compiled::escape_pointer;
+use gatehouse_filter::schema::percent_decode;
+
 use super::lint::push_token;
 use super::source::{self, SourceFile};
 use super::Diagnostic;
@@ -433,9 +436,9 @@ impl Bundler {
                     None => {
                         let name = self.name_for(section, &target_file, &fragment);
                         let local = if self.swagger {
-                            format!("#/{section}/{}", escape(&name))
+                            format!("#/{section}/{}", escape_pointer(&name))
                         } else {
-                            format!("#/components/{section}/{}", escape(&name))
+                            format!("#/components/{section}/{}", escape_pointer(&name))
                         };
                         self.done.insert(key, local.clone());
                         let mut content = target;
@@ -565,35 +568,6 @@ fn is_schema_map_keyword(key: &str) -> bool {
         key,
         "properties" | "patternProperties" | "definitions" | "$defs" | "dependentSchemas"
     )
-}
-
-fn escape(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
-}
-
-fn percent_decode(s: &str) -> String {
-    if !s.contains('%') {
-        return s.to_owned();
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes.get(i).copied().unwrap_or(0);
-        if b == b'%' {
-            let hex = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            if let Some(v) = hex {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Replaces local path-item references (`paths: {/a: {$ref: '#/components/pathItems/A'}}`)

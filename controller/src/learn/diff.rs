@@ -7,6 +7,7 @@
 //!   reported as drift, never written over.
 
 use super::set;
+use gatehouse_filter::compiled::escape_pointer;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
@@ -70,10 +71,6 @@ fn shape_of_template(t: &str) -> String {
     } else {
         trimmed.to_owned()
     }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('~', "~0").replace('/', "~1")
 }
 
 /// Resolves a local `$ref` (`#/components/...`), a few levels deep.
@@ -185,7 +182,7 @@ fn walk(
             let aop = found.and_then(|(t, item)| item.get(method).map(|op| (t, op)));
             let Some((atemplate, aop)) = aop else {
                 let path = found.map_or(relative, |(t, _)| t.as_str());
-                let pointer = format!("/paths/{}/{method}", escape(path));
+                let pointer = format!("/paths/{}/{method}", escape_pointer(path));
                 drift.push(Drift {
                     kind: "undocumented-operation".into(),
                     method: upper.clone(),
@@ -201,12 +198,12 @@ fn walk(
                 if let Some(out) = out.as_deref_mut() {
                     let mut op = lop.clone();
                     set(&mut op, "x-gatehouse-learned", json!(true));
-                    let pointer = format!("/paths/{}/{method}", escape(path));
+                    let pointer = format!("/paths/{}/{method}", escape_pointer(path));
                     insert(out, &pointer, op);
                 }
                 continue;
             };
-            let at = format!("/paths/{}/{method}", escape(atemplate));
+            let at = format!("/paths/{}/{method}", escape_pointer(atemplate));
             let ctx = Ctx {
                 authored,
                 method: &upper,
@@ -414,7 +411,7 @@ fn compare_content(
                 ctx,
                 aschema,
                 lschema,
-                &format!("{at}/{}/schema", escape(ct)),
+                &format!("{at}/{}/schema", escape_pointer(ct)),
                 0,
                 drift,
                 additions,
@@ -462,7 +459,7 @@ fn compare_schema(
         let open = a.get("additionalProperties") != Some(&Value::Bool(false));
         let has_structure = aprops.is_some() || !open;
         for (name, lp) in lprops {
-            let pointer = format!("{at}/properties/{}", escape(name));
+            let pointer = format!("{at}/properties/{}", escape_pointer(name));
             match aprops.and_then(|p| p.get(name)) {
                 None if has_structure => {
                     drift.push(ctx.drift(

@@ -15,7 +15,7 @@ use super::jwks::{Jwk, Jwks, JwksError, JwksLimits, SkipReason};
 use super::token::{self, TokenLimits, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_TOKEN_BYTES};
 use super::verify::{verify_with_fallback, RustCryptoVerifier, SignatureVerifier};
 use super::{b64, AlgSet, Algorithm, JwtError, Reason};
-use crate::compiled::ConfigError;
+use crate::compiled::{escape_pointer, ConfigError};
 use crate::config::Provider;
 
 /// Most keys whose signature is tried for one token (several keys can fit when the token
@@ -436,7 +436,7 @@ impl JwtProvider {
             let allowed = match want {
                 Value::Array(items) if items.is_empty() => {
                     return Err(ConfigError::at(
-                        format!("{}/{}", at("requiredClaims"), escape(claim)),
+                        format!("{}/{}", at("requiredClaims"), escape_pointer(claim)),
                         "list at least one accepted value",
                     ))
                 }
@@ -454,7 +454,7 @@ impl JwtProvider {
 
         let mut forward_claims = Vec::new();
         for (header, claim) in p.forward_claims.iter().flatten() {
-            let pointer = format!("{}/{}", at("forwardClaims"), escape(header));
+            let pointer = format!("{}/{}", at("forwardClaims"), escape_pointer(header));
             if !is_header_name(header) {
                 return Err(ConfigError::at(
                     pointer,
@@ -515,7 +515,7 @@ impl JwtProvider {
                 }
                 let mut headers = Vec::new();
                 for (name, value) in p.jwks_headers.iter().flatten() {
-                    let pointer = format!("{}/{}", at("jwksHeaders"), escape(name));
+                    let pointer = format!("{}/{}", at("jwksHeaders"), escape_pointer(name));
                     if !is_header_name(name) || name == "host" || name == "content-length" {
                         return Err(ConfigError::at(
                             pointer,
@@ -705,10 +705,6 @@ fn consider<'k>(key: &'k Jwk, alg: Algorithm, out: &mut Vec<&'k Jwk>) {
     if key.usable_with(alg) && out.len() < MAX_KEYS_TRIED {
         out.push(key);
     }
-}
-
-fn escape(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
 }
 
 /// Lower-case RFC 9110 token characters (HTTP/2 forbids upper case in field names).

@@ -16,8 +16,9 @@ use super::program::{
     types, Conditional, Contains, Discriminator, DynamicRef, Items, Kw, Node, NodeId, Program,
     Properties,
 };
-use super::uri::{escape_token, percent_decode, resolve, split_fragment};
+use super::uri::{percent_decode, resolve, split_fragment};
 use super::{CompileError, Dialect, Direction, Options};
+use crate::compiled::escape_pointer;
 
 /// Base URI of a schema compiled with [`compile`] that declares no `$id`.
 pub const DEFAULT_BASE_URI: &str = "gatehouse:/schema.json";
@@ -53,7 +54,7 @@ impl Loc {
         let mut ptr = self.ptr.clone();
         for s in segments {
             ptr.push('/');
-            ptr.push_str(&escape_token(s));
+            ptr.push_str(&escape_pointer(s));
         }
         Loc { doc: self.doc, ptr }
     }
@@ -211,7 +212,7 @@ impl<'a> Compiler<'a> {
         let mut pointer = loc.ptr.clone();
         if !keyword.is_empty() {
             pointer.push('/');
-            pointer.push_str(&escape_token(keyword));
+            pointer.push_str(&escape_pointer(keyword));
         }
         CompileError {
             document: self

@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 pub use compile::{compile, Compiler, DEFAULT_BASE_URI};
 pub use doc::{Doc, NotParsed};
 pub use program::{NodeId, Program};
+pub use uri::percent_decode;
 pub use validate::{is_valid, validate, validate_doc};
 
 /// The JSON Schema dialect a document is written in.

@@ -147,8 +147,10 @@ pub(crate) fn split_fragment(uri: &str) -> (&str, &str) {
     }
 }
 
-/// Decodes `%XX` escapes (invalid escapes are kept as they are).
-pub(crate) fn percent_decode(s: &str) -> String {
+/// Decodes `%XX` escapes (invalid escapes are kept as they are), as `$ref` fragments and
+/// file parts need (the controller's import resolves them the same way).
+#[must_use]
+pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -168,11 +170,6 @@ pub(crate) fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Escapes one JSON pointer reference token.
-pub(crate) fn escape_token(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
 }
 
 #[cfg(test)]
@@ -221,6 +218,6 @@ mod tests {
     #[test]
     fn decoding() {
         assert_eq!(percent_decode("/a%25b/c%22d%zz"), "/a%b/c\"d%zz");
-        assert_eq!(escape_token("a/b~c"), "a~1b~0c");
+        assert_eq!(crate::compiled::escape_pointer("a/b~c"), "a~1b~0c");
     }
 }
